@@ -1,0 +1,70 @@
+# Backprop by Hand. Two commands matter (see README.md):
+#   make book   set up, then build the web book into _build/html
+#   make test   set up, then run every check
+# Set-up is automatic and incremental: a virtual environment in .venv with the pinned
+# requirements and the byhand package, and the pinned JavaScript assets fetched with npm.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SETUP  := $(VENV)/.installed
+ASSETS := _build/extra/.fetched
+SITE   := _build/html
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help book test unit notebooks site execute lab clean distclean
+
+help:
+	@echo "make book       build the web book into $(SITE) (sets everything up on first use)"
+	@echo "make test       every check: unit tests, notebooks (nbval), book build (-W), browser test"
+	@echo "make lab        open the notebooks in JupyterLab (installed into .venv on first use)"
+	@echo "make execute    re-run every chapter notebook in place, storing outputs (for authors)"
+	@echo "make clean      remove _build;  make distclean  also remove .venv"
+
+$(SETUP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "make: Python >= 3.11 is needed ($(PYTHON) is $$($(PYTHON) --version 2>&1)); try PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js)
+	$(BIN)/python tools/fetch_assets.py
+	@touch $@
+
+book: $(SETUP) $(ASSETS)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo
+	@echo "The book is in $(SITE). Open $(CURDIR)/$(SITE)/index.html in a browser,"
+	@echo "or serve it: $(BIN)/python -m http.server --directory $(SITE) 8000  ->  http://127.0.0.1:8000"
+
+# Every check. The book is built first (warnings are errors): the browser test reads it.
+test: book
+	$(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters
+
+unit: $(SETUP)
+	$(BIN)/pytest tests --ignore=tests/test_site.py
+
+notebooks: $(SETUP)
+	$(BIN)/pytest $(NBVAL) chapters
+
+site: book
+	$(BIN)/pytest tests/test_site.py
+
+execute: $(SETUP)
+	$(BIN)/python tools/execute.py chapters/*.ipynb
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV)
+
+# JupyterLab in the same environment, to work through the notebooks (not needed for book/test).
+$(VENV)/.lab-installed: $(SETUP) requirements-lab.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	@touch $@
+
+lab: $(VENV)/.lab-installed
+	$(BIN)/jupyter lab chapters

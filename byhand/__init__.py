@@ -1,0 +1,1 @@
+"""Backprop by Hand helpers."""

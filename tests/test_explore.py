@@ -1,0 +1,82 @@
+import ipywidgets as widgets
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from ipywidgets.widgets import widget as widget_module  # noqa: E402
+from ipywidgets.widgets import widget_link  # noqa: E402
+
+from byhand.explore import MAX_VIEWS, explore  # noqa: E402
+
+
+def links_between(source, target):
+    return [
+        w for w in widget_module._instances.values()
+        if isinstance(w, widget_link.Link) and w.source == (source, "index")
+        and w.target == (target, "selected_index")
+    ]
+
+
+def test_every_combination_is_precomputed_in_order():
+    seen = []
+
+    def render(scale, dtype):
+        seen.append((scale, dtype))
+        return f"<b>{scale}/{dtype}</b>"
+
+    explorer = explore(render, scale=[1, 10, 100], dtype=["float32", "float64"])
+    assert len(seen) == 6
+    slider, toggles, outer = explorer.children
+    assert isinstance(slider, widgets.SelectionSlider)
+    assert isinstance(toggles, widgets.ToggleButtons)
+    assert "byhand-explorer" in explorer._dom_classes
+    for i, scale in enumerate([1, 10, 100]):
+        for j, dtype in enumerate(["float32", "float64"]):
+            assert outer.children[i].children[j].value == f"<b>{scale}/{dtype}</b>"
+
+
+def test_controls_are_linked_in_the_browser_to_every_stack_of_their_level():
+    slider, toggles, outer = explore(lambda a, b: f"{a}{b}", a=[1, 2], b=["x", "y", "z"]).children
+    assert links_between(slider, outer)
+    for inner in outer.children:
+        assert links_between(toggles, inner)
+    assert outer.selected_index == 0 and slider.index == 0
+
+
+def test_labels_are_used_and_dollar_math_becomes_mathjax_delimiters():
+    slider, _ = explore(lambda s: str(s), labels={"s": "scale $s$ of $x$"}, s=[1, 2]).children
+    assert slider.description == r"scale \(s\) of \(x\)"
+
+
+def test_figures_become_embedded_png_and_widgets_pass_through():
+    def render(kind):
+        if kind == "figure":
+            fig, ax = plt.subplots(figsize=(2, 1))
+            ax.plot([0, 1], [0, 1])
+            return fig
+        return widgets.Label("as is")
+
+    _, stack = explore(render, kind=["figure", "widget"]).children
+    assert stack.children[0].value.startswith('<img alt="explorer view" src="data:image/png;base64,')
+    assert stack.children[1].value == "as is"
+
+
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({}, "at least one parameter"),
+        ({"a": []}, "non-empty list"),
+        ({"a": "abc"}, "non-empty list"),
+        ({"a": [1, 1.0]}, "print alike"),
+        ({"a": list(range(MAX_VIEWS + 1))}, "combinations"),
+    ],
+)
+def test_bad_parameters_get_a_clear_message(parameters, message):
+    with pytest.raises(ValueError, match=message):
+        explore(lambda **kw: "", **parameters)
+
+
+def test_a_render_that_returns_something_else_is_named():
+    with pytest.raises(TypeError, match="render returned int"):
+        explore(lambda a: 42, a=[1])

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+
+from byhand.gradcheck import (
+    GradientCheckError, gradcheck, numerical_gradient, relative_error, verdict,
+)
+
+rng = np.random.default_rng(0)
+
+
+def test_numerical_gradient_of_a_scalar_function():
+    x = rng.normal(size=(3, 4))
+    grad = numerical_gradient(lambda x: np.sum(np.sin(x) * x), x)
+    assert relative_error(grad, np.cos(x) * x + np.sin(x)) < 1e-8
+
+
+def test_numerical_vector_jacobian_product():
+    x, v = rng.normal(size=5), rng.normal(size=5)
+    vjp = numerical_gradient(lambda x: x**3, x, upstream=v)
+    assert relative_error(vjp, 3 * x**2 * v) < 1e-8
+
+
+def test_numerical_gradient_restores_x():
+    x = rng.normal(size=(2, 3))
+    before = x.copy()
+    numerical_gradient(lambda x: np.sum(x**2), x)
+    assert np.array_equal(x, before)
+
+
+def test_gradcheck_passes_a_right_gradient_and_reports_it():
+    x = rng.normal(size=(4, 3))
+    report = gradcheck(lambda x: np.sum(np.tanh(x)), x, 1 - np.tanh(x) ** 2)
+    assert report.passed and report.relative_error < 1e-7
+    assert "passed" in str(report) and "excellent" in str(report)
+
+
+def test_gradcheck_leaves_x_alone():
+    x = rng.normal(size=4)
+    before = x.copy()
+    gradcheck(lambda x: np.sum(x**2), x, 2 * x)
+    assert np.array_equal(x, before)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda x: -2 * x, "wrong"),            # flipped sign
+        (lambda x: x, "wrong"),                 # dropped factor 2
+        (lambda x: 2 * x + 1e-3, "FAILED"),     # off by a little
+    ],
+)
+def test_gradcheck_rejects_wrong_gradients(wrong, words):
+    x = rng.normal(size=6)
+    with pytest.raises(GradientCheckError, match=words):
+        gradcheck(lambda x: np.sum(x**2), x, wrong(x))
+
+
+def test_gradcheck_names_the_worst_entry():
+    x = np.array([1.0, 2.0, 3.0])
+    analytic = 2 * x
+    analytic[1] = 0.0
+    with pytest.raises(GradientCheckError, match=r"worst entry \(1,\)"):
+        gradcheck(lambda x: np.sum(x**2), x, analytic)
+
+
+@pytest.mark.parametrize(
+    "analytic, message",
+    [
+        (None, "None"),
+        (np.zeros((3, 1)), "shape"),
+        (np.array([np.nan, 0.0, 0.0]), "non-finite"),
+    ],
+)
+def test_gradcheck_explains_unusable_gradients(analytic, message):
+    with pytest.raises(GradientCheckError, match=message):
+        gradcheck(lambda x: np.sum(x**2), np.ones(3), analytic)
+
+
+def test_float32_is_refused_with_the_reason():
+    with pytest.raises(GradientCheckError, match="float64"):
+        gradcheck(lambda x: np.sum(x**2), np.ones(3, dtype=np.float32), np.full(3, 2.0))
+
+
+def test_array_valued_f_needs_an_upstream_gradient():
+    with pytest.raises(GradientCheckError, match="upstream"):
+        gradcheck(lambda x: x**2, np.ones(3), np.full(3, 2.0))
+    with pytest.raises(GradientCheckError, match="shape"):
+        gradcheck(lambda x: x**2, np.ones(3), np.full(3, 2.0), upstream=np.ones(2))
+
+
+def test_kinks_need_the_looser_tolerance():
+    x = np.array([1e-6, -0.5, 0.7])  # the first entry sits within h of the kink of |x|
+    analytic = np.sign(x)
+    with pytest.raises(GradientCheckError):
+        gradcheck(lambda x: np.sum(np.abs(x)), x, analytic)
+
+
+def test_relative_error_is_scale_free_and_safe_at_zero():
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error([1e-20], [2e-20]) < 1e-11      # both below the 1e-8 floor
+    assert relative_error([1e6], [1e6 * (1 + 1e-9)]) == pytest.approx(5e-10, rel=1e-3)
+
+
+def test_verdicts_follow_the_thresholds():
+    assert verdict(1e-9).startswith("excellent")
+    assert verdict(1e-5).startswith("acceptable only if")
+    assert verdict(1e-3).startswith("suspicious")
+    assert verdict(0.5).startswith("wrong")
+    assert verdict(float("nan")).startswith("wrong")

@@ -1,0 +1,124 @@
+"""The notebooks are stored the way the book and nbval need them, and show byhand's own code."""
+
+import ast
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import byhand
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(ROOT.glob("chapters/*.ipynb")) + sorted(ROOT.glob("solutions/*.ipynb"))
+IGNORE_TAGS = {"nbval-ignore-output", "nbval-skip", "raises-exception"}
+
+
+def cells(path, kind="code"):
+    notebook = json.loads(path.read_text())
+    return [c for c in notebook["cells"] if c["cell_type"] == kind]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def tags(cell):
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def byhand_functions():
+    """name -> object, for every function and class defined in a byhand module."""
+    found = {}
+    for info in pkgutil.iter_modules(byhand.__path__):
+        module = importlib.import_module(f"byhand.{info.name}")
+        for name, obj in vars(module).items():
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__:
+                found.setdefault(name, []).append(obj)
+    return found
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 2
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    listed = {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    for path in ROOT.glob("chapters/*.ipynb"):
+        assert f"chapters/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_executed_in_one_clean_run(path):
+    counts = [c["execution_count"] for c in cells(path) if source(c).strip()]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name}: execution counts {counts} are not 1, 2, 3, ...: run `make execute` "
+        "(or tools/execute.py) so the stored outputs come from one top-to-bottom run"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_opens_with_a_label_and_a_numbered_title(path):
+    first = source(cells(path, "markdown")[0])
+    assert re.match(r"\(([a-z0-9-]+)\)=\n# \d+\. \S", first), (
+        f"{path.name}: the first cell should be '(label)=' then '# N. Title'"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_output_checks_are_skipped_rarely_and_with_a_reason(path):
+    skipped = [c for c in cells(path) if tags(c) & IGNORE_TAGS]
+    assert len(skipped) <= 3, f"{path.name}: {len(skipped)} cells skip nbval's output check"
+    for cell in skipped:
+        assert re.search(r"^# nbval-[a-z-]+: \S", source(cell), re.M), (
+            f"{path.name}: a cell tagged {sorted(tags(cell) & IGNORE_TAGS)} needs a comment "
+            f"'# nbval-...: why' saying why its output may vary:\n{source(cell)[:200]}"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stderr_noise_is_stored(path):
+    for cell in cells(path):
+        for output in cell.get("outputs", []):
+            if output.get("name") == "stderr":
+                pytest.fail(f"{path.name}: a cell writes to stderr:\n{''.join(output['text'])[:300]}")
+
+
+REFERENCE_CELLS = [
+    (path, i, cell)
+    for path in NOTEBOOKS
+    for i, cell in enumerate(cells(path))
+    if "reference" in tags(cell)
+]
+
+
+@pytest.mark.parametrize(
+    "path, index, cell", REFERENCE_CELLS, ids=[f"{p.name}-cell{i}" for p, i, _ in REFERENCE_CELLS]
+)
+def test_reference_code_is_byhands_code(path, index, cell):
+    """A cell tagged `reference` shows definitions that byhand runs, character for character."""
+    code = source(cell)
+    definitions = [
+        node for node in ast.parse(code).body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    ]
+    assert definitions, f"{path.name}: a `reference` cell must define a function or class"
+    known = byhand_functions()
+    for node in definitions:
+        matches = known.get(node.name, [])
+        assert len(matches) == 1, (
+            f"{path.name}: `{node.name}` is defined in {len(matches)} byhand modules, not one"
+        )
+        shown = ast.get_source_segment(code, node, padded=True)
+        if node.decorator_list:
+            start = node.decorator_list[0].lineno - 1
+            shown = "\n".join(code.splitlines()[start:node.end_lineno])
+        assert shown == inspect.getsource(matches[0]).rstrip("\n"), (
+            f"{path.name}: `{node.name}` differs from {matches[0].__module__}.{node.name}; "
+            "the chapter must show exactly the code byhand runs"
+        )

@@ -1,0 +1,131 @@
+"""Fetch the book's JavaScript assets from npm at pinned versions and lay them out for the site.
+
+The web book must work with the network cut, so MathJax and the ipywidgets HTML manager are
+served from the site itself. They come from the npm registry (`npm pack` downloads a package's
+tarball without running any of its scripts), are checked against the sha256 recorded below, and
+only the files the pages actually load are copied into `_build/extra/vendor/`, which Sphinx copies
+to the site root (`html_extra_path`). Nothing fetched here is committed.
+
+Run by `make assets`; safe to run again (a verified tarball is reused).
+"""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARBALLS = ROOT / "_build" / "npm"
+SITE_EXTRA = ROOT / "_build" / "extra"
+
+PACKAGES = {
+    "mathjax@3.2.2": {
+        "tarball": "mathjax-3.2.2.tgz",
+        "sha256": "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09",
+        "dest": "vendor/mathjax",
+        # MathJax as separate components (loaded by startup.js, see _config.yml) instead of the
+        # combined tex-chtml.js: the menu and speech code are never loaded. Extensions and fonts
+        # are fetched on demand, so their folders are copied whole.
+        "files": [
+            "es5/startup.js",
+            "es5/core.js",
+            "es5/input/tex.js",
+            "es5/input/tex/extensions",
+            "es5/output/chtml.js",
+            "es5/output/chtml/fonts/tex.js",
+            "es5/output/chtml/fonts/woff-v2",
+            "es5/a11y/assistive-mml.js",
+            "LICENSE",
+        ],
+        "strip": "es5/",
+    },
+    "@jupyter-widgets/html-manager@1.0.15": {
+        "tarball": "jupyter-widgets-html-manager-1.0.15.tgz",
+        "sha256": "2b9d65cb7913e1c7d671757a10008b32c9c2448d4429513371e55c07d6107638",
+        "dest": "vendor/widgets",
+        # The standalone bundle (built-in widgets only) finds its icon fonts beside itself.
+        # Browsers that can run it take woff2, so the older font formats are left out.
+        "files": ["dist/embed.js", "dist/*.woff2", "dist/embed.js.LICENSE.txt", "LICENSE"],
+        "strip": "dist/",
+    },
+}
+
+# Our own small scripts that go beside the vendored ones.
+OWN_JS = ROOT / "book" / "js"
+
+
+def fail(message):
+    sys.exit(f"fetch_assets: {message}")
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fetch(spec, meta):
+    tarball = TARBALLS / meta["tarball"]
+    if tarball.exists() and sha256(tarball) == meta["sha256"]:
+        return tarball
+    TARBALLS.mkdir(parents=True, exist_ok=True)
+    if shutil.which("npm") is None:
+        fail(
+            "npm was not found on PATH. The book serves MathJax and the widget manager from npm "
+            "packages; install Node.js (which brings npm), e.g. `apt-get install npm`, then run "
+            "the command again."
+        )
+    result = subprocess.run(
+        ["npm", "pack", spec, "--silent", "--pack-destination", str(TARBALLS)],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0 or not tarball.exists():
+        fail(f"`npm pack {spec}` failed (exit {result.returncode}):\n{result.stderr.strip()}")
+    got = sha256(tarball)
+    if got != meta["sha256"]:
+        tarball.unlink()
+        fail(f"{tarball.name}: sha256 {got} does not match the pinned {meta['sha256']}")
+    return tarball
+
+
+def wanted(name, patterns):
+    from fnmatch import fnmatch
+    for pattern in patterns:
+        full = "package/" + pattern
+        if fnmatch(name, full) or name.startswith(full + "/"):
+            return True
+    return False
+
+
+def unpack(tarball, meta):
+    dest = SITE_EXTRA / meta["dest"]
+    if dest.exists():
+        shutil.rmtree(dest)
+    copied = 0
+    with tarfile.open(tarball) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not wanted(member.name, meta["files"]):
+                continue
+            relative = member.name.removeprefix("package/").removeprefix(meta["strip"])
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as src:
+                target.write_bytes(src.read())
+            copied += 1
+    if copied == 0:
+        fail(f"nothing was copied from {tarball.name}: has the package layout changed?")
+    return copied
+
+
+def main():
+    for spec, meta in PACKAGES.items():
+        copied = unpack(fetch(spec, meta), meta)
+        print(f"fetch_assets: {spec}: {copied} files -> _build/extra/{meta['dest']}")
+    own = SITE_EXTRA / "vendor" / "book"
+    own.mkdir(parents=True, exist_ok=True)
+    for script in OWN_JS.glob("*.js"):
+        shutil.copy2(script, own / script.name)
+
+
+if __name__ == "__main__":
+    main()
