@@ -80,3 +80,9 @@ def test_bad_parameters_get_a_clear_message(parameters, message):
 def test_a_render_that_returns_something_else_is_named():
     with pytest.raises(TypeError, match="render returned int"):
         explore(lambda a: 42, a=[1])
+
+
+def test_views_share_one_layout_and_style_to_keep_pages_light():
+    _, stack = explore(lambda a: f"<i>{a}</i>", a=[1, 2, 3]).children
+    views = stack.children
+    assert len({id(v.layout) for v in views}) == 1 and len({id(v.style) for v in views}) == 1

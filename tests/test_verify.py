@@ -44,3 +44,8 @@ def test_verify_displays_the_identity(capsys):
     assert "verified square:" in capsys.readouterr().out
     with pytest.raises(IdentityError):
         verify((x + 1) ** 2, x**2 + 1)
+
+
+def test_labels_with_tex_special_characters_are_escaped():
+    latex = verify_identity(sp.Integer(1), 1, "d_out & x_1")._repr_latex_()
+    assert r"\text{d\_out \& x\_1:}" in latex

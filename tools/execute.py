@@ -16,10 +16,12 @@ from nbclient import NotebookClient
 def execute(path):
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # timestamps from older runs
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=True,
+        store_widget_state=True, record_timing=False,  # no timestamps: clean diffs
     )
     client.execute()
     if not _has_widgets(notebook):
