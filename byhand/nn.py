@@ -1,0 +1,37 @@
+"""The book's reference implementations, shown verbatim in the chapters.
+
+    logsumexp(x, axis=-1, keepdims=False)     chapter 2
+
+A test checks that each function and its chapter's "reference" cell match.
+"""
+
+import numpy as np
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """log(sum(exp(x))) along `axis`, as m + log(sum(exp(x - m))), m = max.
+
+    x         real array; float16/32/64 keep their dtype, integers -> float64
+    axis      the axis to reduce (an int); all other axes are batch axes
+    keepdims  keep the reduced axis (length 1) so the result broadcasts on x
+
+    Row by row: an entry -inf adds exp(-inf) = 0; a row of only -inf gives
+    log(0) = -inf; a row with +inf gives +inf; a row with NaN gives NaN.
+    An axis of length 0 raises ValueError.
+    """
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)                   # integers and bools
+    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)  # -1 -> last
+    if x.shape[axis] == 0:
+        raise ValueError(f"logsumexp: axis {axis} of an array of shape "
+                         f"{x.shape} has length 0; there is nothing to sum")
+    work = np.promote_types(x.dtype, np.float32)   # float16 -> float32 inside
+    m = np.max(x, axis=axis, keepdims=True).astype(work)  # (..., 1, ...)
+    m[~np.isfinite(m)] = 0       # -inf, +inf, NaN: use 0 (-inf - -inf is NaN)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        e = np.subtract(x, m, dtype=work)   # (..., n, ...) every entry <= 0
+        np.exp(e, out=e)                    # in [0, 1]; the max gives 1
+        s = np.sum(e, axis=axis, keepdims=keepdims)   # >= 1 if m finite
+        y = np.log(s) + (m if keepdims else np.squeeze(m, axis))
+    return y.astype(x.dtype, copy=False)
