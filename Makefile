@@ -12,13 +12,14 @@ ASSETS := _build/extra/.fetched
 SITE   := _build/html
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help book test unit notebooks site execute lab clean distclean
+.PHONY: help book test unit notebooks site execute exercises lab clean distclean
 
 help:
 	@echo "make book       build the web book into $(SITE) (sets everything up on first use)"
 	@echo "make test       every check: unit tests, notebooks (nbval), book build (-W), browser test"
 	@echo "make lab        open the notebooks in JupyterLab (installed into .venv on first use)"
-	@echo "make execute    re-run every chapter notebook in place, storing outputs (for authors)"
+	@echo "make execute    re-run every chapter and solution notebook in place, storing outputs"
+	@echo "make exercises  regenerate the student notebooks in exercises/ from solutions/"
 	@echo "make clean      remove _build;  make distclean  also remove .venv"
 
 $(SETUP): requirements.txt pyproject.toml
@@ -29,8 +30,11 @@ $(SETUP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
+# Sphinx neither overwrites a file it copied from html_extra_path before nor copies one again
+# when no page changed: start the site afresh when the assets change.
 $(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js)
 	$(BIN)/python tools/fetch_assets.py
+	rm -rf $(SITE)
 	@touch $@
 
 book: $(SETUP) $(ASSETS)
@@ -41,19 +45,22 @@ book: $(SETUP) $(ASSETS)
 
 # Every check. The book is built first (warnings are errors): the browser test reads it.
 test: book
-	$(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters
+	$(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters solutions
 
 unit: $(SETUP)
 	$(BIN)/pytest tests --ignore=tests/test_site.py
 
 notebooks: $(SETUP)
-	$(BIN)/pytest $(NBVAL) chapters
+	$(BIN)/pytest $(NBVAL) chapters solutions
 
 site: book
 	$(BIN)/pytest tests/test_site.py
 
 execute: $(SETUP)
-	$(BIN)/python tools/execute.py chapters/*.ipynb
+	$(BIN)/python tools/execute.py $(wildcard chapters/*.ipynb solutions/*.ipynb)
+
+exercises: $(SETUP)
+	$(BIN)/python tools/make_exercises.py
 
 clean:
 	rm -rf _build

@@ -46,11 +46,20 @@ def test_there_are_notebooks():
     assert len(NOTEBOOKS) >= 2
 
 
-def test_every_chapter_is_in_the_table_of_contents():
+def test_every_notebook_is_in_the_table_of_contents():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     listed = {c["file"] for part in toc["parts"] for c in part["chapters"]}
-    for path in ROOT.glob("chapters/*.ipynb"):
-        assert f"chapters/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
+    for folder in ("chapters", "exercises", "solutions"):
+        for path in ROOT.glob(f"{folder}/*.ipynb"):
+            assert f"{folder}/{path.stem}" in listed, f"{folder}/{path.name} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_timestamps_are_stored(path):
+    for cell in json.loads(path.read_text())["cells"]:
+        assert "execution" not in cell.get("metadata", {}), (
+            f"{path.name}: cell metadata holds execution timestamps; run tools/execute.py"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -1,0 +1,139 @@
+"""Checks for the exercises of chapter 2: the log-sum-exp trick."""
+
+import numpy as np
+
+from ..nn import logsumexp as reference
+from .core import CheckFailed, call, describe, expect_array, passed, task
+
+HINT_SHIFT = "reread chapter 2, section 2.4 'Why the shift must be the maximum'."
+HINT_TRICK = ("reread chapter 2, section 2.3 'The shift identity': "
+              "y = m + log(sum(exp(x - m))).")
+HINT_BATCH = ("reread chapter 2, section 2.5 'A stable, vectorized implementation': "
+              "max and sum along one axis, keepdims to broadcast.")
+HINT_EDGE = ("reread chapter 2, section 2.5 'A stable, vectorized implementation': "
+             "the row of only -inf.")
+RTOL = {np.float16: 2e-3, np.float32: 2e-6, np.float64: 1e-12}
+
+
+def _compare(got, x, expected, hint, reduced=True):
+    """Compare with tolerances fit for x's dtype; name the shift mistakes when they show."""
+    inputs = describe(x)
+    if isinstance(got, np.generic):  # a NumPy scalar from a 1-D reduction
+        got = np.asarray(got)
+    if reduced and isinstance(got, np.ndarray) and got.shape == expected.shape and np.all(np.isfinite(expected)):
+        shift = np.max(x, axis=-1)
+        if np.allclose(got, expected - shift, rtol=1e-3) and not np.allclose(shift, 0):
+            raise CheckFailed(
+                f"your result is off by exactly the shift m = max(x): after log(sum(exp(x - m))) "
+                f"add m back\n  input: {inputs}", HINT_TRICK)
+    rtol = RTOL[np.dtype(x.dtype).type]
+    expect_array(got, expected, inputs=inputs, hint=hint, rtol=rtol, atol=rtol)
+
+
+VECTOR_CASES = [
+    ("small entries", np.array([0.5, -1.2, 2.0, 0.1]), HINT_TRICK),
+    ("large entries (naive exp overflows)", np.array([1000.0, 999.0, 998.5]), HINT_SHIFT),
+    ("very negative entries (naive exp underflows to 0)", np.array([-1000.0, -1001.0, -999.5]),
+     HINT_SHIFT),
+    ("entries spread from -1000 to 1000 (a mean or min shift overflows)",
+     np.array([-1000.0, -5.0, 0.0, 1000.0]), HINT_SHIFT),
+    ("float32 input", np.array([88.0, 89.0, 90.0, 0.0], dtype=np.float32), HINT_SHIFT),
+    ("float16 input (exp(12) is already past float16's max, 65504)",
+     np.array([10.0, 11.0, 12.0], dtype=np.float16), HINT_SHIFT),
+    ("-inf entries (masked out)", np.array([-np.inf, 1.0, 2.0, -np.inf]), HINT_EDGE),
+    ("a single entry", np.array([7.25]), HINT_TRICK),
+]
+
+
+@task
+def logsumexp_vector(candidate):
+    """candidate(x) -> log(sum(exp(x))) of a 1-D array, stably, in x's dtype."""
+    for name, x, hint in VECTOR_CASES:
+        got = call(candidate, x, hint=hint)
+        try:
+            _compare(got, x, reference(x), hint)
+        except CheckFailed as failure:
+            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
+    passed("logsumexp_vector", f"{len(VECTOR_CASES)} cases: overflow, underflow, dtypes, -inf")
+
+
+@task
+def logsumexp_rows(candidate):
+    """candidate(X) -> the log-sum-exp of every row of a 2-D array, shape (N,)."""
+    rng = np.random.default_rng(5)
+    cases = [
+        ("random rows", rng.normal(size=(4, 6))),
+        ("rows at very different levels (one shift for all rows underflows some)",
+         np.array([[0.0, 1.0, 2.0], [-2000.0, -2001.0, -1999.0], [3000.0, 2999.0, 2998.0]])),
+        ("a single row", rng.normal(size=(1, 5))),
+        ("a single column", rng.normal(size=(5, 1))),
+        ("float32 rows", (100 * rng.normal(size=(3, 4))).astype(np.float32)),
+        ("a batch of 500 x 300", rng.normal(size=(500, 300))),
+    ]
+    for name, X in cases:
+        got = call(candidate, X, hint=HINT_BATCH)
+        expected = reference(X, axis=1)
+        if isinstance(got, np.ndarray) and got.shape == (X.shape[0], 1):
+            raise CheckFailed(
+                f"on {name}: returned shape {got.shape}, expected {expected.shape}: one number "
+                "per row, without the kept axis (squeeze it, or keepdims=False)", HINT_BATCH)
+        if isinstance(got, np.ndarray) and got.shape == (X.shape[1],) != expected.shape:
+            raise CheckFailed(
+                f"on {name}: returned shape {got.shape}, one number per column: reduce along "
+                "axis=1 (the rows' entries), not axis=0", HINT_BATCH)
+        try:
+            _compare(got, X, expected, HINT_BATCH)
+        except CheckFailed as failure:
+            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
+    passed("logsumexp_rows", f"{len(cases)} batches, each row shifted by its own max")
+
+
+@task
+def logsumexp_masked(candidate):
+    """candidate(X) -> row-wise log-sum-exp where rows may hold -inf, even only -inf."""
+    cases = [
+        ("a row with some -inf entries", np.array([[-np.inf, 0.0, 1.0], [2.0, 3.0, -np.inf]])),
+        ("a row of only -inf (log of an empty sum: -inf, not NaN)",
+         np.array([[0.0, 1.0, 2.0], [-np.inf, -np.inf, -np.inf]])),
+        ("all rows -inf", np.full((2, 3), -np.inf)),
+        ("float32 with a -inf row", np.array([[-np.inf] * 3, [1, 2, 3]], dtype=np.float32)),
+    ]
+    for name, X in cases:
+        with np.errstate(all="raise"):  # a correct solution triggers no floating-point warning
+            try:
+                got = call(candidate, X, hint=HINT_EDGE)
+            except CheckFailed as failure:
+                if "FloatingPointError" in failure.message:
+                    raise CheckFailed(
+                        f"on {name}: {failure.message.splitlines()[0]}; NumPy would warn here: "
+                        "an all -inf row gives -inf - (-inf) = NaN or log(0); shift such rows by 0 "
+                        "and compute log(0) = -inf under np.errstate(divide='ignore')",
+                        HINT_EDGE) from None
+                raise
+        try:
+            _compare(got, X, reference(X, axis=1), HINT_EDGE)
+        except CheckFailed as failure:
+            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
+    passed("logsumexp_masked", "rows with -inf entries and rows of only -inf, no warnings")
+
+
+@task
+def softmax_via_logsumexp(candidate):
+    """candidate(x) -> softmax of every row, computed as exp(x - logsumexp(x))."""
+    rng = np.random.default_rng(6)
+    cases = [
+        ("random logits", rng.normal(size=(3, 5))),
+        ("large logits (exp(x) / sum(exp(x)) is inf / inf = NaN)",
+         np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1002.0, -1001.0]])),
+        ("float32 logits", (50 * rng.normal(size=(2, 4))).astype(np.float32)),
+    ]
+    for name, X in cases:
+        got = call(candidate, X, hint=HINT_TRICK)
+        expected = np.exp(X - reference(X, axis=-1, keepdims=True))
+        try:
+            _compare(got, X, expected, HINT_TRICK, reduced=False)
+        except CheckFailed as failure:
+            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
+        if not np.allclose(np.sum(np.asarray(got, dtype=np.float64), axis=-1), 1.0, rtol=1e-5):
+            raise CheckFailed(f"on {name}: the rows do not sum to 1", HINT_TRICK)
+    passed("softmax_via_logsumexp", "rows sum to 1, no overflow, dtype kept")

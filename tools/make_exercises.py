@@ -1,0 +1,129 @@
+"""Generate the student notebooks in exercises/ from their single source in solutions/.
+
+    python tools/make_exercises.py            write exercises/NN_name.ipynb for every solution
+    python tools/make_exercises.py --check    exit 1 if exercises/ is not what it would write
+
+Solution code sits between `### BEGIN SOLUTION` and `### END SOLUTION` (nbgrader's markers, so
+instructors can also run the solutions through nbgrader), inside a function, right below a
+comment that says what to write. The student version keeps that comment, replaces the region with
+`raise NotImplementedError()`, drops `### BEGIN/END HIDDEN TESTS` regions, and clears all outputs.
+It also drops cells tagged `solution-only` (the banner of the solutions page) and turns the
+first cell's label `(sol-name)=` into `(ex-name)=` and its title "N. Solutions: ..." into
+"N. Exercises: ...", so the book can hold both versions.
+
+Why not nbgrader's own ClearSolutions preprocessor: installing nbgrader brings a Jupyter server,
+a database layer and a notebook front end; these forty lines do the one transformation we need.
+"""
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+STUB = "raise NotImplementedError()"
+BOOK_ONLY_TAGS = {"hide-input", "hide-output", "hide-cell"}  # how the book folds solutions
+
+
+class MarkerError(ValueError):
+    pass
+
+
+def strip_regions(lines, begin, end, replacement, where):
+    out, inside = [], None
+    for number, line in enumerate(lines, 1):
+        marker = line.strip()
+        if marker == begin:
+            if inside is not None:
+                raise MarkerError(f"{where}, line {number}: {begin} inside another one")
+            inside = number
+            indent = line[: len(line) - len(line.lstrip())]
+            if replacement is not None:
+                if not indent:
+                    raise MarkerError(
+                        f"{where}, line {number}: a solution must sit inside a function, so the "
+                        "student version defines it (raising NotImplementedError until solved)"
+                    )
+                if not out or not out[-1].strip().startswith("#"):
+                    raise MarkerError(
+                        f"{where}, line {number}: put a comment above {begin} saying what to write"
+                    )
+                out.append(indent + replacement)
+        elif marker == end:
+            if inside is None:
+                raise MarkerError(f"{where}, line {number}: {end} without {begin}")
+            inside = None
+        elif inside is None:
+            out.append(line)
+    if inside is not None:
+        raise MarkerError(f"{where}, line {inside}: {begin} is never closed")
+    return out
+
+
+def student_version(notebook, name):
+    student = copy.deepcopy(notebook)
+    student.metadata.pop("widgets", None)
+    student.cells = [c for c in student.cells if "solution-only" not in c.metadata.get("tags", [])]
+    first = student.cells[0]
+    if first.cell_type != "markdown" or not first.source.startswith("(sol-"):
+        raise MarkerError(f"{name}: the first cell must start with a label '(sol-name)='")
+    first.source = "(ex-" + first.source[len("(sol-"):].replace(" Solutions: ", " Exercises: ", 1)
+    for index, cell in enumerate(student.cells):
+        tags = [t for t in cell.metadata.get("tags", []) if t not in BOOK_ONLY_TAGS]
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        where = f"{name}, cell {index}"
+        lines = cell.source.split("\n")
+        lines = strip_regions(lines, BEGIN, END, STUB, where)
+        lines = strip_regions(lines, BEGIN_HIDDEN, END_HIDDEN, None, where)
+        cell.source = "\n".join(lines)
+        cell.outputs = []
+        cell.execution_count = None
+    return student
+
+
+def generate():
+    """{path in exercises/: notebook text} for every solution notebook."""
+    written = {}
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        student = student_version(notebook, f"solutions/{path.name}")
+        written[ROOT / "exercises" / path.name] = nbformat.writes(student) + "\n"
+    return written
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare, write nothing")
+    args = parser.parse_args()
+    try:
+        wanted = generate()
+    except MarkerError as error:
+        sys.exit(f"make_exercises: {error}")
+    stale = [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]
+    orphans = [p for p in (ROOT / "exercises").glob("*.ipynb") if p not in wanted]
+    if args.check:
+        if stale or orphans:
+            names = ", ".join(p.name for p in stale + orphans)
+            sys.exit(f"make_exercises: exercises/ is out of date ({names}): run `make exercises`")
+        print(f"make_exercises: exercises/ is up to date ({len(wanted)} notebooks)")
+        return
+    for path in stale:
+        path.write_text(wanted[path])
+        print(f"make_exercises: wrote exercises/{path.name}")
+    for path in orphans:
+        path.unlink()
+        print(f"make_exercises: removed exercises/{path.name} (no solution notebook)")
+
+
+if __name__ == "__main__":
+    main()
