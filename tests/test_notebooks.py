@@ -34,8 +34,8 @@ def tags(cell):
 def byhand_functions():
     """name -> object, for every function and class defined in a byhand module."""
     found = {}
-    for info in pkgutil.iter_modules(byhand.__path__):
-        module = importlib.import_module(f"byhand.{info.name}")
+    for info in pkgutil.walk_packages(byhand.__path__, prefix="byhand."):
+        module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
             if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__:
                 found.setdefault(name, []).append(obj)

@@ -1,11 +1,8 @@
-"""The book's reference implementations, shown verbatim in the chapters.
-
-    logsumexp(x, axis=-1, keepdims=False)     chapter 2
-
-A test checks that each function and its chapter's "reference" cell match.
-"""
+"""Chapter 2: log(sum(exp(x))) without overflow or underflow."""
 
 import numpy as np
+
+__all__ = ["logsumexp"]
 
 
 def logsumexp(x, axis=-1, keepdims=False):

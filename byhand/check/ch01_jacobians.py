@@ -4,6 +4,8 @@ import numpy as np
 
 from .core import CheckFailed, call, describe, expect_array, passed, task
 
+__all__ = ["numerical_jacobian", "vjp_tanh", "vjp_linear", "vjp_two_layers"]
+
 HINT_LAYOUT = ("reread chapter 1, section 1.1 'Shapes first': in numerator layout rows index "
                "outputs and columns index inputs.")
 HINT_DIFF = "reread chapter 1, section 1.4 'Gradient checking': centered differences divide by 2h."

@@ -1,0 +1,5 @@
+"""Chapter 7: ReLU, tanh and sigmoid, forward and backward."""
+
+import numpy as np
+
+__all__ = []

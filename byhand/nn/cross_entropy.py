@@ -1,0 +1,5 @@
+"""Chapter 5: cross-entropy, from probabilities and from logits."""
+
+import numpy as np
+
+__all__ = []

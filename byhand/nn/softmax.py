@@ -1,0 +1,5 @@
+"""Chapter 3: softmax and its vector-Jacobian product."""
+
+import numpy as np
+
+__all__ = []
