@@ -2,7 +2,9 @@
 #   make book   set up, then build the web book into _build/html
 #   make test   set up, then run every check
 # Set-up is automatic and incremental: a virtual environment in .venv with the pinned
-# requirements and the byhand package, and the pinned JavaScript assets fetched with npm.
+# requirements and the byhand package, the pinned JavaScript assets fetched with npm, and the
+# pinned wheels the JupyterLite site ships (ipywidgets, comm, jupyterlab_widgets) fetched with pip.
+# The book build also builds the JupyterLite site into $(SITE)/lite (book/ext/byhand_lite.py).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +17,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 .PHONY: help book test unit notebooks site execute exercises lab clean distclean
 
 help:
-	@echo "make book       build the web book into $(SITE) (sets everything up on first use)"
+	@echo "make book       build the web book into $(SITE), with JupyterLite in $(SITE)/lite"
 	@echo "make test       every check: unit tests, notebooks (nbval), book build (-W), browser test"
 	@echo "make lab        open the notebooks in JupyterLab (installed into .venv on first use)"
 	@echo "make execute    re-run every chapter and solution notebook in place, storing outputs"
@@ -32,7 +34,7 @@ $(SETUP): requirements.txt pyproject.toml
 
 # Sphinx neither overwrites a file it copied from html_extra_path before nor copies one again
 # when no page changed: start the site afresh when the assets change.
-$(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js)
+$(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js) requirements.txt
 	$(BIN)/python tools/fetch_assets.py
 	rm -rf $(SITE)
 	@touch $@
@@ -42,6 +44,7 @@ book: $(SETUP) $(ASSETS)
 	@echo
 	@echo "The book is in $(SITE). Open $(CURDIR)/$(SITE)/index.html in a browser,"
 	@echo "or serve it: $(BIN)/python -m http.server --directory $(SITE) 8000  ->  http://127.0.0.1:8000"
+	@echo "(JupyterLite, in $(SITE)/lite, needs the served form: browsers do not run it from file://)"
 
 # Every check. The book is built first (warnings are errors): the browser test reads it.
 test: book

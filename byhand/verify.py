@@ -36,7 +36,8 @@ class Verified:
         self.lhs, self.rhs, self.label = lhs, rhs, label
 
     def _repr_latex_(self):
-        text = "".join("\\" + c if c in "_#%&$" else c for c in self.label or "")
+        # MathJax shows \_ literally inside \text{}: close the text, write the math-mode \_
+        text = "".join("}\\" + c + "\\text{" if c in "_#%&$" else c for c in self.label or "")
         label = rf"\text{{{text}:}}\quad " if self.label else ""
         return rf"$\displaystyle {label}{sympy.latex(self.lhs)} = {sympy.latex(self.rhs)}\quad\checkmark$"
 

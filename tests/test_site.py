@@ -3,21 +3,27 @@
 Serves _build/html on 127.0.0.1, drives Debian's Chromium with Playwright, blocks every request
 that is not to that server, and checks each page as a reader would see it: no JavaScript errors,
 no missing file, every formula typeset by MathJax, every widget rendered, light enough to load,
-solutions hidden until asked for, and the overflow explorer responding to its slider.
+solutions hidden until asked for, and the overflow explorer responding to its slider. On every
+notebook page, the launch buttons (JupyterLite, Binder, Colab) and the .ipynb download point where
+they should; and the JupyterLite app, served from the same folder, opens a chapter's notebook.
 
 Run `make book` first (`make test` does). Set BYHAND_CHROMIUM to use another Chromium binary.
 """
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import threading
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-SITE = Path(__file__).resolve().parent.parent / "_build" / "html"
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
 CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,7 +35,7 @@ BUDGET = {"plain": 1_000_000, "math": 2_500_000, "widgets": 4_000_000}
 PAGES = sorted(
     p.relative_to(SITE).as_posix()
     for p in SITE.rglob("*.html")
-    if p.relative_to(SITE).parts[0] not in {"_static", "_sources", "vendor"}
+    if p.relative_to(SITE).parts[0] not in {"_static", "_sources", "vendor", "lite"}
     and p.name != "index.html"  # a redirect to the root page; checked on its own below
 ) if SITE.is_dir() else []
 
@@ -191,3 +197,99 @@ def test_overflow_explorer_responds_to_its_slider(visit):
     handle.press("ArrowLeft")
     page.page.wait_for_timeout(300)
     assert shown() == before
+
+
+# --- Running the notebooks elsewhere: launch buttons and downloads -----------------------------
+
+REPOSITORY = "backprop-by-hand/backprop-by-hand"
+NOTEBOOK_PAGES = [p for p in PAGES if p.split("/")[0] in {"chapters", "exercises", "solutions"}]
+LOGO = {"JupyterLite": "JupyterLite logo", "Binder": "Binder logo", "Colab": "Colab logo"}
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read()
+
+
+def launch_links(html, page_url):
+    """The page's launch links by service, and its download link, as absolute URLs.
+
+    Read from the HTML as served: the theme's tooltips later take the links' `title` away, so the
+    launch links are known by their logos.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    links = {}
+    for service, alt in LOGO.items():
+        found = [img.find_parent("a") for img in soup.find_all("img", alt=alt)]
+        assert len(found) == 1, f"expected one {service} launch link, found {len(found)}"
+        links[service] = urllib.parse.urljoin(page_url, found[0]["href"])
+    (download,) = soup.select("a.btn-download-source-button")
+    links["download"] = urllib.parse.urljoin(page_url, download["href"])
+    return links
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PAGES)
+def test_launch_buttons_open_this_pages_notebook(server, path):
+    notebook = path.removesuffix(".html") + ".ipynb"
+    folder = notebook.rsplit("/", 1)[0]
+    source = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
+    links = launch_links(fetch(server + path).decode(), server + path)
+
+    # JupyterLite: this site's own lite/ folder, opening this page's notebook.
+    assert links["JupyterLite"] == f"{server}lite/lab/index.html?path={notebook}"
+    assert b"<html" in fetch(links["JupyterLite"]).lower(), "the lite app is not served"
+    lite_copy = json.loads(fetch(f"{server}lite/files/{notebook}"))
+    lite_cells = [c["source"] for c in lite_copy["cells"]]
+    assert all(c["source"] in lite_cells for c in source["cells"]), "the lite copy is out of date"
+    listing = json.loads(fetch(f"{server}lite/api/contents/{folder}/all.json"))
+    assert {item["path"]: item["type"] for item in listing["content"]}.get(notebook) == "notebook", (
+        f"{notebook} is not in the lite site's contents listing")
+
+    # Binder and Colab: the same notebook in the repository.
+    assert links["Binder"] == f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/{notebook}"
+    assert links["Colab"] == f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/{notebook}"
+
+    # Download: the page's source notebook, as stored in the repository.
+    assert links["download"].endswith(".ipynb"), f"the download menu offers {links['download']}"
+    assert json.loads(fetch(links["download"])) == source
+
+
+def test_launch_button_opens_the_chapter_in_jupyterlite(browser, server):
+    """From a chapter page in the browser, the JupyterLite button's link opens that notebook.
+
+    The lite app boots from this site alone. Its kernel would load Pyodide from the CDN, which
+    this test blocks: that one request (made by the kernel's worker) is expected, and no other
+    may leave the site. Whether the kernel then runs is for a browser with a network (README).
+    """
+    notebook = "chapters/02_logsumexp.ipynb"
+    context = browser.new_context()
+    blocked, missing = [], []
+
+    def only_local(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.on("response", lambda r: r.status >= 400 and missing.append(r.url))
+    try:
+        page.goto(server + notebook.replace(".ipynb", ".html"))
+        button = page.locator(f'a:has(img[alt="{LOGO["JupyterLite"]}"])')
+        href = button.evaluate("a => a.href")
+        assert href == f"{server}lite/lab/index.html?path={notebook}"
+        page.goto(href)
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60000)
+        tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+        assert "02_logsumexp.ipynb" in tab.all_inner_texts()
+        first_code = page.locator(".jp-Notebook .jp-CodeCell").first.inner_text()
+        assert "piplite.install" in first_code, "the install cell is not the first code cell"
+        page.wait_for_timeout(2000)  # let the kernel try to start
+    finally:
+        context.close()
+    assert missing == [], f"files the lite app asked for and did not get: {missing}"
+    assert all(url.endswith("/pyodide.mjs") for url in blocked), f"requests to other hosts: {blocked}"

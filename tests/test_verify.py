@@ -48,4 +48,4 @@ def test_verify_displays_the_identity(capsys):
 
 def test_labels_with_tex_special_characters_are_escaped():
     latex = verify_identity(sp.Integer(1), 1, "d_out & x_1")._repr_latex_()
-    assert r"\text{d\_out \& x\_1:}" in latex
+    assert r"\text{d}\_\text{out }\&\text{ x}\_\text{1:}" in latex

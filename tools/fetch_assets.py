@@ -6,6 +6,10 @@ tarball without running any of its scripts), are checked against the sha256 reco
 only the files the pages actually load are copied into `_build/extra/vendor/`, which Sphinx copies
 to the site root (`html_extra_path`). Nothing fetched here is committed.
 
+It also downloads, with pip, the wheels the book's JupyterLite site ships because Pyodide does not
+distribute them (ipywidgets, comm, jupyterlab_widgets), at the versions pinned in
+requirements.txt, into `_build/wheels/` (book/ext/byhand_lite.py puts them in the lite site).
+
 Run by `make assets`; safe to run again (a verified tarball is reused).
 """
 
@@ -65,6 +69,10 @@ CSS_SOURCE_MAPS_IN_EMBED = 17
 
 # Our own small scripts that go beside the vendored ones.
 OWN_JS = ROOT / "book" / "js"
+
+# Wheels for the JupyterLite site (pure Python; pinned in requirements.txt).
+WHEELS = ROOT / "_build" / "wheels"
+LITE_WHEELS = ("ipywidgets", "comm", "jupyterlab_widgets")
 
 
 def fail(message):
@@ -137,6 +145,36 @@ def strip_css_source_maps(embed):
     return len(text) - len(stripped)
 
 
+def pinned(project):
+    normal = project.lower().replace("_", "-")
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep and name.lower().replace("_", "-") == normal:
+            return version
+    fail(f"{project} is not pinned in requirements.txt")
+
+
+def fetch_wheels():
+    specs = [f"{project}=={pinned(project)}" for project in LITE_WHEELS]
+    wanted_names = {spec.split("==")[0].lower().replace("-", "_") + "-" + spec.split("==")[1]
+                    for spec in specs}
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    have = {"-".join(w.name.split("-")[:2]).lower() for w in WHEELS.glob("*-py3-none-any.whl")}
+    if not wanted_names <= have:
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+             "--no-deps", "--only-binary=:all:", "--dest", str(WHEELS), *specs],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            fail(f"`pip download {' '.join(specs)}` failed:\n{result.stderr.strip()}")
+    # Only the pinned versions stay (a pin may have changed since the last download).
+    for wheel in WHEELS.glob("*.whl"):
+        if "-".join(wheel.name.split("-")[:2]).lower() not in wanted_names:
+            wheel.unlink()
+    print(f"fetch_assets: wheels for the JupyterLite site -> _build/wheels: {', '.join(specs)}")
+
+
 def main():
     for spec, meta in PACKAGES.items():
         copied = unpack(fetch(spec, meta), meta)
@@ -147,6 +185,7 @@ def main():
     own.mkdir(parents=True, exist_ok=True)
     for script in OWN_JS.glob("*.js"):
         shutil.copy2(script, own / script.name)
+    fetch_wheels()
 
 
 if __name__ == "__main__":
