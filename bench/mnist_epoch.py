@@ -1,0 +1,297 @@
+"""One training epoch on MNIST: the book's NumPy network against PyTorch and against its own
+matrix products.
+
+    python bench/mnist_epoch.py [--rounds 5] [--batch 128] [--threads N]   (or `make bench`)
+
+The network is chapter 10's: 784-256-128-10, ReLU, softmax cross-entropy, SGD with momentum
+0.9, float32, assembled from byhand.nn's layers. PyTorch (CPU) trains the same network: same
+initial weights, same batches in the same order, same dtype, same update
+(v <- 0.9 v + g, p <- p - lr v, PyTorch's SGD). The "floor" runs the same epoch's matrix
+products alone, with preallocated outputs: no implementation of this network can beat it.
+
+Rounds alternate NumPy, floor and PyTorch (rotating the order) so a noisy machine slows all of
+them alike; each round restarts from the same weights. The table gives the median over the
+rounds; ratios are ratios of medians. Targets (issue "MNIST"): NumPy epoch <= 0.8 x PyTorch's
+and <= 1.3 x the floor. PyTorch is optional: where it is not installed its column is skipped.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+if "--threads" in sys.argv[:-1]:   # must be set before NumPy (OpenBLAS) and PyTorch load
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = sys.argv[sys.argv.index("--threads") + 1]
+
+import numpy as np  # noqa: E402
+
+from byhand.data import load_mnist  # noqa: E402
+from byhand.nn import (  # noqa: E402
+    linear_backward, linear_forward, relu_backward, relu_forward,
+    softmax_cross_entropy_backward, softmax_cross_entropy_forward)
+
+try:
+    import torch
+except ImportError:  # optional
+    torch = None
+
+SIZES = (784, 256, 128, 10)
+LR, MOMENTUM = 0.1, 0.9
+TARGET_TORCH, TARGET_FLOOR = 0.8, 1.3
+
+
+# ---------------------------------------------------------------- the book's network (chapter 10)
+
+def init_mlp(sizes, rng, dtype=np.float32):
+    """He initialization: W ~ N(0, 2 / fan_in) of shape (fan_in, fan_out), b = 0."""
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        W = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
+        params += [W.astype(dtype), np.zeros(fan_out, dtype)]
+    return params
+
+
+def loss_and_gradients(params, X, y):
+    """Mean loss on the batch (X, y) and its gradients, shaped like params."""
+    W1, b1, W2, b2, W3, b3 = params
+    A1, lin1 = linear_forward(X, W1, b1)         # (N, 256)
+    H1, relu1 = relu_forward(A1)
+    A2, lin2 = linear_forward(H1, W2, b2)        # (N, 128)
+    H2, relu2 = relu_forward(A2)
+    A3, lin3 = linear_forward(H2, W3, b3)        # (N, 10) logits
+    loss, ce = softmax_cross_entropy_forward(A3, y)
+    dA3 = softmax_cross_entropy_backward(1.0, ce)
+    dH2, dW3, db3 = linear_backward(dA3, lin3)
+    dA2 = relu_backward(dH2, relu2)
+    dH1, dW2, db2 = linear_backward(dA2, lin2)
+    dA1 = relu_backward(dH1, relu1)
+    dW1, db1 = X.T @ dA1, dA1.sum(axis=0)       # linear_backward without dX: pixels are data
+    return loss, [dW1, db1, dW2, db2, dW3, db3]
+
+
+def sgd_momentum(params, grads, velocities, lr, momentum):
+    """PyTorch's SGD with momentum, in place: v <- momentum v + g, p <- p - lr v."""
+    for p, g, v in zip(params, grads, velocities):
+        v *= momentum
+        v += g
+        np.multiply(v, lr, out=g)                # g is no longer needed: no temporary
+        p -= g
+
+
+def numpy_epoch(params, X, y, order, batch):
+    velocities = [np.zeros_like(p) for p in params]
+    xb = np.empty((batch, X.shape[1]), X.dtype)
+    lr = X.dtype.type(LR)
+    for start in range(0, len(order), batch):
+        idx = order[start:start + batch]
+        xs = np.take(X, idx, axis=0, out=xb[:len(idx)])
+        loss, grads = loss_and_gradients(params, xs, y[idx])
+        sgd_momentum(params, grads, velocities, lr, MOMENTUM)
+    return float(loss)
+
+
+# ---------------------------------------------------------------- the same epoch's products alone
+
+def products(n, sizes=SIZES):
+    """The matrix products of one step on a batch of n: (m, k, n) of an (m, k) @ (k, n)."""
+    d0, d1, d2, d3 = sizes
+    forward = [(n, d0, d1), (n, d1, d2), (n, d2, d3)]
+    backward = [(d2, n, d3), (n, d3, d2),     # dW3 = H2^T dA3, dH2 = dA3 W3^T
+                (d1, n, d2), (n, d2, d1),     # dW2, dH1
+                (d0, n, d1)]                  # dW1 (no dX for the pixels)
+    return forward + backward
+
+
+def epoch_flops(n_examples, batch):
+    sizes = [batch] * (n_examples // batch) + ([n_examples % batch] if n_examples % batch else [])
+    return sum(2 * m * k * p for n in sizes for m, k, p in products(n))
+
+
+def floor_epoch(params, X, order, batch):
+    """Every matrix product of the epoch, on the real operands' shapes, outputs preallocated."""
+    W1, _, W2, _, W3, _ = params
+    rng = np.random.default_rng(1)
+    work = {}
+
+    def buffers(n):
+        if n not in work:
+            d0, d1, d2, d3 = SIZES
+            f = X.dtype
+            work[n] = dict(
+                xb=np.empty((n, d0), f), A1=np.empty((n, d1), f), A2=np.empty((n, d2), f),
+                A3=np.empty((n, d3), f), dA3=rng.standard_normal((n, d3)).astype(f),
+                dH2=np.empty((n, d2), f), dH1=np.empty((n, d1), f),
+                dW3=np.empty((d2, d3), f), dW2=np.empty((d1, d2), f), dW1=np.empty((d0, d1), f))
+        return work[n]
+
+    for start in range(0, len(order), batch):
+        idx = order[start:start + batch]
+        b = buffers(len(idx))
+        np.take(X, idx, axis=0, out=b["xb"])     # the batch must be gathered anyway
+        np.matmul(b["xb"], W1, out=b["A1"])
+        np.matmul(b["A1"], W2, out=b["A2"])
+        np.matmul(b["A2"], W3, out=b["A3"])
+        np.matmul(b["A2"].T, b["dA3"], out=b["dW3"])
+        np.matmul(b["dA3"], W3.T, out=b["dH2"])
+        np.matmul(b["A1"].T, b["dH2"], out=b["dW2"])
+        np.matmul(b["dH2"], W2.T, out=b["dH1"])
+        np.matmul(b["xb"].T, b["dH1"], out=b["dW1"])
+
+
+# ---------------------------------------------------------------- PyTorch, the same network
+
+def torch_setup(params):
+    model = torch.nn.Sequential(
+        torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.ReLU(),
+        torch.nn.Linear(SIZES[1], SIZES[2]), torch.nn.ReLU(),
+        torch.nn.Linear(SIZES[2], SIZES[3]))
+    with torch.no_grad():
+        for layer, W, b in zip(model[::2], params[::2], params[1::2]):
+            layer.weight.copy_(torch.from_numpy(W.T))    # PyTorch stores W as (out, in)
+            layer.bias.copy_(torch.from_numpy(b))
+    return model
+
+
+def torch_epoch(model, X, y, order, batch):
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    order = torch.from_numpy(order)
+    for start in range(0, len(order), batch):
+        idx = order[start:start + batch]
+        loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def agreement(initial, X, y, order, batch, steps=20):
+    """The largest relative difference between NumPy's and PyTorch's weights after `steps`
+    identical steps from the same start: float32 round-off only, if both compute the same."""
+    params = [p.copy() for p in initial]
+    model = torch_setup(params)
+    numpy_epoch(params, X, y, order[:steps * batch], batch)
+    torch_epoch(model, torch.from_numpy(X), torch.from_numpy(y), order[:steps * batch], batch)
+    theirs = [t.detach().numpy() for layer in model[::2] for t in (layer.weight.T, layer.bias)]
+    return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(params, theirs))
+
+
+# ---------------------------------------------------------------- measuring
+
+def matmul_peak(dtype=np.float32, size=2048, repeats=5):
+    """The best float32 matrix-product rate this machine reaches (FLOP/s), on big squares."""
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = min(_seconds(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * size**3 / best
+
+
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), {platform.system()}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and PyTorch threads (default: theirs, all cores)")
+    args = parser.parse_args()
+
+    if torch is not None and args.threads:
+        torch.set_num_threads(args.threads)
+    X_train, y_train, _, _ = load_mnist()
+    X = X_train.reshape(len(X_train), -1).astype(np.float32) / np.float32(255)  # (60000, 784)
+    y = y_train.astype(np.int64)
+    rng = np.random.default_rng(0)
+    initial = init_mlp(SIZES, rng)
+    orders = [rng.permutation(len(X)) for _ in range(args.rounds)]
+
+    print(f"Machine: {machine()}; NumPy {np.__version__}, "
+          + (f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
+             else "PyTorch not installed: its column is skipped (pip install torch to add it)"))
+    flops = epoch_flops(len(X), args.batch)
+    peak = matmul_peak()
+    print(f"Network {'-'.join(map(str, SIZES))}, float32, batch {args.batch}, "
+          f"{-(-len(X) // args.batch)} steps per epoch, {flops / 1e9:.1f} GFLOP per epoch "
+          "(matrix products)")
+
+
+    runners = {"numpy": None, "floor": None}
+    if torch is not None:
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+        runners["torch"] = None
+    times = {who: [] for who in runners}
+    losses = {"numpy": [], "torch": []}
+    for round_, order in enumerate(orders):
+        who_first = list(runners)[round_ % len(runners):] + list(runners)[:round_ % len(runners)]
+        for who in who_first:
+            params = [p.copy() for p in initial]
+            if who == "numpy":
+                seconds = _seconds(lambda: losses["numpy"].append(
+                    numpy_epoch(params, X, y, order, args.batch)))
+            elif who == "floor":
+                seconds = _seconds(lambda: floor_epoch(params, X, order, args.batch))
+            else:
+                model = torch_setup(params)
+                seconds = _seconds(lambda: losses["torch"].append(
+                    torch_epoch(model, Xt, yt, order, args.batch)))
+            times[who].append(seconds)
+        line = ", ".join(f"{who} {times[who][-1]:.2f} s" for who in runners)
+        print(f"round {round_ + 1}: {line}", flush=True)
+
+    peak = max(peak, matmul_peak())          # measured before and after: the better of two
+    print(f"\nfloat32 matmul peak (2048 x 2048 products, best of 10): {peak / 1e9:.0f} GFLOP/s")
+    median = {who: statistics.median(t) for who, t in times.items()}
+    print(f"\n{'':22} {'median s':>9} {'min s':>7} {'max s':>7} {'GFLOP/s':>8} {'of peak':>8}")
+    names = {"numpy": "NumPy (byhand.nn)", "torch": "PyTorch CPU", "floor": "matrix products only"}
+    for who in runners:
+        rate = flops / median[who]
+        print(f"{names[who]:22} {median[who]:9.2f} {min(times[who]):7.2f} "
+              f"{max(times[who]):7.2f} {rate / 1e9:8.1f} {rate / peak:8.0%}")
+    if torch is not None:   # the two implementations compute the same thing
+        difference = agreement(initial, X, y, orders[0], args.batch)
+        print(f"\nsame computation: after 20 steps the weights differ by {difference:.1e} "
+              "(relative, float32 round-off)")
+        assert difference < 1e-4, "NumPy and PyTorch do not train the same network"
+    met = True
+    print()
+    checks = [("NumPy / floor", median["numpy"] / median["floor"], TARGET_FLOOR)]
+    if torch is not None:
+        checks.insert(0, ("NumPy / PyTorch", median["numpy"] / median["torch"], TARGET_TORCH))
+        per_round = [a / b for a, b in zip(times["numpy"], times["torch"])]
+        print(f"NumPy / PyTorch per round: {', '.join(f'{r:.2f}' for r in per_round)}")
+    per_round = [a / b for a, b in zip(times["numpy"], times["floor"])]
+    print(f"NumPy / floor per round:   {', '.join(f'{r:.2f}' for r in per_round)}")
+    best = {who: min(t) for who, t in times.items()}
+    print("ratios of the fastest epochs (less sensitive to a busy machine): "
+          + (f"NumPy / PyTorch {best['numpy'] / best['torch']:.2f}, " if torch else "")
+          + f"NumPy / floor {best['numpy'] / best['floor']:.2f}")
+    for name, ratio, target in checks:
+        ok = ratio <= target
+        met &= ok
+        print(f"{name:16} {ratio:5.2f}  target <= {target}  {'ok' if ok else 'MISSED'}")
+    if torch is None:
+        print("NumPy / PyTorch  skipped: PyTorch is not installed")
+    print("\nall targets met" if met else "\nsome targets missed (see MISSED above)")
+
+
+if __name__ == "__main__":
+    main()
