@@ -14,12 +14,14 @@ ASSETS := _build/extra/.fetched
 SITE   := _build/html
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help book test unit notebooks site execute exercises lab clean distclean
+.PHONY: help book test unit notebooks site execute exercises data bench lab clean distclean
 
 help:
 	@echo "make book       build the web book into $(SITE), with JupyterLite in $(SITE)/lite"
 	@echo "make test       every check: unit tests, notebooks (nbval), book build (-W), browser test"
 	@echo "make lab        open the notebooks in JupyterLab (installed into .venv on first use)"
+	@echo "make data       fetch MNIST into the cache (~/.cache/byhand/mnist or \$$BYHAND_DATA)"
+	@echo "make bench      speed, side by side: softmax family vs SciPy/PyTorch; an MNIST epoch vs PyTorch"
 	@echo "make execute    re-run every chapter and solution notebook in place, storing outputs"
 	@echo "make exercises  regenerate the student notebooks in exercises/ from solutions/"
 	@echo "make clean      remove _build;  make distclean  also remove .venv"
@@ -39,7 +41,14 @@ $(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js) requirements.
 	rm -rf $(SITE)
 	@touch $@
 
-book: $(SETUP) $(ASSETS)
+# The same goes for the site's own static files and templates: a change there also starts the
+# site afresh (a full build takes about half a minute).
+$(SITE)/.inputs: $(shell find book -type f -not -name '*.pyc')
+	rm -rf $(SITE)
+	mkdir -p $(SITE)
+	@touch $@
+
+book: $(SETUP) $(ASSETS) $(SITE)/.inputs
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo
 	@echo "The book is in $(SITE). Open $(CURDIR)/$(SITE)/index.html in a browser,"
@@ -47,20 +56,29 @@ book: $(SETUP) $(ASSETS)
 	@echo "(JupyterLite, in $(SITE)/lite, needs the served form: browsers do not run it from file://)"
 
 # Every check. The book is built first (warnings are errors): the browser test reads it.
-test: book
-	$(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters solutions
+test: book data
+	$(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters solutions appendices
 
 unit: $(SETUP)
 	$(BIN)/pytest tests --ignore=tests/test_site.py
 
-notebooks: $(SETUP)
-	$(BIN)/pytest $(NBVAL) chapters solutions
+notebooks: $(SETUP) data
+	$(BIN)/pytest $(NBVAL) chapters solutions appendices
 
 site: book
 	$(BIN)/pytest tests/test_site.py
 
 execute: $(SETUP)
-	$(BIN)/python tools/execute.py $(wildcard chapters/*.ipynb solutions/*.ipynb)
+	$(BIN)/python tools/execute.py $(wildcard chapters/*.ipynb solutions/*.ipynb appendices/*.ipynb)
+
+# MNIST, verified by sha256, into the per-user cache (byhand/data.py says where it looks).
+data: $(SETUP)
+	$(BIN)/python -m byhand.data
+
+# Benchmarks print ratios measured side by side in one run; PyTorch is used where installed.
+bench: $(SETUP) data
+	$(BIN)/python bench/softmax.py
+	$(BIN)/python bench/mnist_epoch.py
 
 exercises: $(SETUP)
 	$(BIN)/python tools/make_exercises.py
