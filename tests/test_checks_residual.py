@@ -11,6 +11,7 @@ from byhand import check
 from byhand.check import CheckFailed
 from byhand.gradcheck import numerical_gradient
 from byhand.nn import residual_backward, residual_forward
+from catalogue import catalogue
 
 
 def relu(A):
@@ -233,21 +234,7 @@ TASKS = [check.residual_block_forward, check.residual_dx, check.residual_param_g
          check.residual_numerical_grads, check.residual_sgd_step]
 
 
-@pytest.mark.parametrize("task, candidate", RIGHT,
-                         ids=[f"{t.__name__}-{i}" for i, (t, _) in enumerate(RIGHT)])
-def test_right_answers_pass(task, candidate, capsys):
-    task(candidate)
-    assert capsys.readouterr().out.startswith(f"✓ {task.__name__}:")
-
-
-@pytest.mark.parametrize("task, candidate, words", WRONG,
-                         ids=[f"{t.__name__}-{i}" for i, (t, _, _) in enumerate(WRONG)])
-def test_wrong_answers_are_named(task, candidate, words):
-    with np.errstate(all="ignore"), pytest.raises(CheckFailed) as failure:
-        task(candidate)
-    assert words in str(failure.value), str(failure.value)
-    assert "\n  input: " in str(failure.value) or "Hint:" in str(failure.value)
-    assert "chapter 8" in str(failure.value)
+test_right_answers_pass, test_wrong_answers_are_named = catalogue(RIGHT, WRONG, chapter=8)
 
 
 def test_every_task_is_catalogued():
