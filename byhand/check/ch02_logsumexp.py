@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..nn.logsumexp import logsumexp as reference
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, case, describe, expect_array, passed, task
 
 __all__ = ["logsumexp_vector", "logsumexp_rows", "logsumexp_masked", "softmax_via_logsumexp"]
 
@@ -52,10 +52,8 @@ def logsumexp_vector(candidate):
     """candidate(x) -> log(sum(exp(x))) of a 1-D array, stably, in x's dtype."""
     for name, x, hint in VECTOR_CASES:
         got = call(candidate, x, hint=hint)
-        try:
+        with case(name):
             _compare(got, x, reference(x), hint)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("logsumexp_vector", f"{len(VECTOR_CASES)} cases: overflow, underflow, dtypes, -inf")
 
 
@@ -83,10 +81,8 @@ def logsumexp_rows(candidate):
             raise CheckFailed(
                 f"on {name}: returned shape {got.shape}, one number per column: reduce along "
                 "axis=1 (the rows' entries), not axis=0", HINT_BATCH)
-        try:
+        with case(name):
             _compare(got, X, expected, HINT_BATCH)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("logsumexp_rows", f"{len(cases)} batches, each row shifted by its own max")
 
 
@@ -112,10 +108,8 @@ def logsumexp_masked(candidate):
                         "and compute log(0) = -inf under np.errstate(divide='ignore')",
                         HINT_EDGE) from None
                 raise
-        try:
+        with case(name):
             _compare(got, X, reference(X, axis=1), HINT_EDGE)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("logsumexp_masked", "rows with -inf entries and rows of only -inf, no warnings")
 
 
@@ -132,10 +126,8 @@ def softmax_via_logsumexp(candidate):
     for name, X in cases:
         got = call(candidate, X, hint=HINT_TRICK)
         expected = np.exp(X - reference(X, axis=-1, keepdims=True))
-        try:
+        with case(name):
             _compare(got, X, expected, HINT_TRICK, reduced=False)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
         if not np.allclose(np.sum(np.asarray(got, dtype=np.float64), axis=-1), 1.0, rtol=1e-5):
             raise CheckFailed(f"on {name}: the rows do not sum to 1", HINT_TRICK)
     passed("softmax_via_logsumexp", "rows sum to 1, no overflow, dtype kept")

@@ -7,7 +7,7 @@ import numpy as np
 from ..gradcheck import GradientCheckError, gradcheck
 from ..nn.softmax import softmax as reference
 from ..nn.softmax import softmax_backward as reference_backward
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, case, describe, expect_array, passed, task
 
 __all__ = ["softmax_rows", "softmax_jacobian", "softmax_vjp", "softmax_masked",
            "softmax_temperature"]
@@ -74,10 +74,8 @@ def _call(candidate, *args, hint):
 
 def _compare(got, expected, x, name, hint, rtol=None):
     rtol = RTOL[np.dtype(x.dtype).type] if rtol is None else rtol
-    try:
+    with case(name):
         expect_array(got, expected, inputs=describe(x), hint=hint, rtol=rtol, atol=rtol * 1e-3)
-    except CheckFailed as failure:
-        raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
 
 
 # ---------------------------------------------------------------- task 1: softmax of rows

@@ -6,7 +6,7 @@ import numpy as np
 from ..nn.log_softmax import log_softmax as reference
 from ..nn.log_softmax import log_softmax_backward as reference_backward
 from ..nn.logsumexp import logsumexp
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, case, describe, expect_array, passed, task
 
 __all__ = ["log_softmax_vector", "log_softmax_rows", "log_softmax_jacobian",
            "log_softmax_vjp", "nll_from_logp"]
@@ -143,13 +143,11 @@ def log_softmax_vector(candidate):
         with np.errstate(all="ignore"):
             got = call(candidate, x, hint=hint)
         expected = reference(x)
-        try:
+        with case(name):
             if isinstance(got, np.generic):
                 got = np.asarray(got)
             _log_softmax_mistakes(got, x, expected)
             _compare(got, x, expected, hint)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("log_softmax_vector", f"{len(VECTOR_CASES)} cases: overflow, underflow, dtypes, -inf")
 
 
@@ -178,7 +176,7 @@ def log_softmax_rows(candidate):
         with np.errstate(all="ignore"):
             got = call(candidate, X, hint=hint)
         expected = reference(X, axis=1)
-        try:
+        with case(name):
             _log_softmax_mistakes(got, X, expected, axis=1)
             if measure and _is_array(got, X.shape):
                 error = _ulps(got, X)
@@ -196,8 +194,6 @@ def log_softmax_rows(candidate):
                         f"your result is off by {error:.3g} ULPs (at most {MAX_ULPS} expected)"
                         f"\n  input: {describe(X)}", HINT_CANCEL)
             _compare(got, X, expected, hint)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("log_softmax_rows", f"{len(cases)} batches, within {MAX_ULPS} ULPs of a 50-digit "
            "reference on large logits")
 
@@ -241,7 +237,7 @@ def log_softmax_jacobian(candidate):
             got = call(candidate, x, hint=HINT_JACOBIAN)
         s = np.exp(reference(x))
         expected = np.eye(x.size) - np.outer(np.ones(x.size), s)
-        try:
+        with case(name):
             if _is_array(got, (x.size,)) and x.size > 1:
                 raise CheckFailed(
                     f"returned shape {got.shape}: the Jacobian of R^n -> R^n is an (n, n) "
@@ -250,8 +246,6 @@ def log_softmax_jacobian(candidate):
                 _jacobian_mistakes(got, x, s)
             expect_array(got, expected, inputs=describe(x), hint=HINT_JACOBIAN, rtol=1e-7,
                          atol=1e-9)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("log_softmax_jacobian", f"{len(cases)} vectors: J = I - 1 s^T, rows sum to 0")
 
 
@@ -306,7 +300,7 @@ def log_softmax_vjp(candidate):
             got = call(candidate, dout, logp, hint=HINT_VJP)
         expected = reference_backward(dout, logp)
         inputs = f"dout {describe(dout)}, logp {describe(logp)}"
-        try:
+        with case(name):
             if isinstance(got, np.ndarray) and got.ndim == 3:
                 raise CheckFailed(
                     f"returned shape {got.shape}: that is the Jacobian (one (K, K) matrix per "
@@ -316,8 +310,6 @@ def log_softmax_vjp(candidate):
                 _vjp_mistakes(got, dout, logp)
             rtol = 1e-5 if logp.dtype == np.float32 else 1e-10
             expect_array(got, expected, inputs=inputs, hint=HINT_VJP, rtol=rtol, atol=rtol)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("log_softmax_vjp", f"{len(cases)} batches: v - s * sum(v), every row sums to 0")
 
 
@@ -365,7 +357,7 @@ def nll_from_logp(candidate):
             got = call(candidate, logp, labels, hint=HINT_NLL)
         expected = -np.mean(logp[np.arange(len(labels)), labels])
         inputs = f"logp {describe(logp)}, y {describe(labels)}"
-        try:
+        with case(name):
             if isinstance(got, (float, np.floating)) or (
                     isinstance(got, np.ndarray) and got.shape == () and
                     np.issubdtype(got.dtype, np.floating)):
@@ -377,6 +369,4 @@ def nll_from_logp(candidate):
                     f"batch\n  input: {inputs}", HINT_NLL)
             expect_array(got, np.float64(expected), inputs=inputs, hint=HINT_NLL, rtol=1e-12,
                          check_dtype=False)
-        except CheckFailed as failure:
-            raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("nll_from_logp", f"{len(cases)} batches, including log-probabilities of -800")

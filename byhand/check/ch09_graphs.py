@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from ..engine import Tensor, topological_order, unbroadcast
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, case, describe, expect_array, passed, task
 
 __all__ = ["sum_to_shape", "mul_grads", "matmul_grads", "topological_sort", "backward_pass"]
 
@@ -69,11 +69,9 @@ def sum_to_shape(candidate):
                         "operand received its own share of the gradient, and shares add: "
                         f"sum, do not mean\n  input: {inputs}", HINT_BROADCAST)
             rtol = 1e-5 if dtype == np.float32 else 1e-12
-            try:
+            with case(name):
                 expect_array(got, expected, inputs=inputs, hint=HINT_BROADCAST,
                              rtol=rtol, atol=rtol)
-            except CheckFailed as failure:
-                raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("sum_to_shape", f"{len(SUM_CASES)} broadcasts undone, float32 and float64")
 
 
@@ -391,9 +389,7 @@ def backward_pass(candidate):
                     "a node was processed before all its consumers had sent their share; "
                     "walk reversed(topological order)", HINT_ORDER)
         for t, g, w in zip(leaves, got, want):
-            try:
+            with case(name):
                 expect_array(g, w, inputs=f"the graph '{name}', gradient of {_label(t)}",
                              hint=HINT_ACCUMULATE, rtol=1e-10, atol=1e-12)
-            except CheckFailed as failure:
-                raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
     passed("backward_pass", f"{len(GRAPHS)} graphs, nodes used twice, run twice")

@@ -130,6 +130,15 @@ def expect_array(got, expected, *, inputs, hint=None, rtol=1e-10, atol=0.0, chec
     return got
 
 
+@contextmanager
+def case(name):
+    """Prefix any CheckFailed raised inside with the name of the input case being tried."""
+    try:
+        yield
+    except CheckFailed as failure:
+        raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
+
+
 def task(check):
     """Make a check total: whatever the candidate returns, the check raises CheckFailed or passes.
 
