@@ -123,6 +123,28 @@ def test_relu_masked_entries_are_exactly_zero_even_for_infinite_dout():
     assert relu_backward(np.array([np.inf, 1.0]), x).tolist() == [0.0, 1.0]
 
 
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_relu_non_finite_dout_passes_only_where_the_mask_is_on(bad):
+    x = np.array([[-1.0, 2.0, 0.0], [3.0, -4.0, 5.0]])
+    dout = np.array([[bad, bad, bad], [1.0, bad, -2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # and no RuntimeWarning
+        dx = relu_backward(dout, x)
+    np.testing.assert_array_equal(dx, [[0.0, bad, 0.0], [1.0, 0.0, -2.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_backward_equals_choosing_entry_by_entry(dtype):
+    # the multiply it uses for speed gives the values np.where would give
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 33)).astype(dtype)
+    x[::7, ::5] = 0                                        # some kinks
+    dout = rng.normal(size=(64, 33)).astype(dtype)
+    dx = relu_backward(dout, x)
+    assert dx.dtype == dtype and dx.shape == x.shape
+    np.testing.assert_array_equal(dx, np.where(x > 0, dout, 0))
+
+
 def test_relu_nan_input():
     out, cache = relu_forward(np.array([np.nan, 1.0]))
     assert np.isnan(out[0]) and out[1] == 1

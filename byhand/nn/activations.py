@@ -23,11 +23,16 @@ def relu_backward(dout, cache):
     cache  x, from relu_forward
 
     ReLU has no derivative at x == 0 (left slope 0, right slope 1); we use 0
-    there, the usual choice. The mask comes from x, not from dout.
+    there, the usual choice. The mask comes from x, not from dout. Masked
+    entries are 0 (-0.0 where dout < 0) even where dout is inf or NaN.
     """
     x = cache
     # dout times the diagonal Jacobian diag([x > 0]), which is never built
-    return np.where(x > 0, dout, 0)
+    with np.errstate(invalid="ignore"):    # inf * 0 = NaN: handled below
+        dx = dout * (x > 0)                # a multiply: no decision per entry
+    if not np.isfinite(dx).all():          # inf or NaN in dout: choose entry by
+        dx = np.where(x > 0, dout, 0)      # entry instead (slower, exact zeros)
+    return dx
 
 
 def tanh_forward(x):
