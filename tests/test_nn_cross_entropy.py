@@ -328,3 +328,20 @@ def test_the_accuracy_measure_catches_broken_implementations(broken):
     with np.errstate(all="ignore"):
         worst = max(ulps(broken(row, 1), exact_loss(row, 1), np.float32) for row in cases)
     assert worst > MAX_ULPS
+
+
+def test_a_float16_loss_below_the_normal_range_is_not_an_error():
+    # log(1 + e^-10) = 4.54e-5 lies below float16's smallest normal number, 6.1e-5
+    with np.errstate(all="raise"):
+        loss, (p, _) = softmax_cross_entropy_forward(np.array([[0.0, -10.0]], np.float16), [0])
+    assert loss.dtype == np.float16 and 0 < loss < np.finfo(np.float16).tiny
+    assert abs(float(loss) - np.log1p(np.exp(-10.0))) <= float(np.finfo(np.float16).smallest_subnormal)
+
+
+def test_a_gradient_below_the_normal_range_is_not_an_error():
+    # p = e^-87 / (1 + e^-87) is a normal float32, p / 2 is not
+    with np.errstate(all="raise"):
+        _, cache = softmax_cross_entropy_forward(
+            np.array([[87.0, 0.0], [0.0, 0.0]], np.float32), np.array([0, 0]))
+        grad = softmax_cross_entropy_backward(1.0, cache)
+    assert grad.dtype == np.float32 and 0 < grad[0, 1] < np.finfo(np.float32).tiny

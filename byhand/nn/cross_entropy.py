@@ -77,13 +77,15 @@ def softmax_cross_entropy_forward(logits, targets):
         terms = np.where(t == 0, 0, t * logp)           # (N, K)
         loss = -np.sum(terms / N)    # terms <= 0: no partial sum exceeds the mean
         p = np.exp(logp).astype(x.dtype)                # (N, K) softmax(logits)
-    return x.dtype.type(loss), (p, t)
+        loss = x.dtype.type(loss)    # float16: a tiny loss may round to a subnormal
+    return loss, (p, t)
 
 
 def softmax_cross_entropy_backward(dloss, cache):
     """dlogits = dloss * (p - t) / N, shape (N, K): the VJP of the mean loss."""
     p, t = cache
-    return (dloss * (p - t) / p.shape[0]).astype(p.dtype, copy=False)
+    with np.errstate(under="ignore"):    # a tiny p / N may round to a subnormal
+        return (dloss * (p - t) / p.shape[0]).astype(p.dtype, copy=False)
 
 
 def nll_loss(logp, labels):
