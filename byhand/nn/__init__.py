@@ -14,3 +14,4 @@ from .cross_entropy import *  # noqa: F401,F403  chapter 5
 from .linear import *  # noqa: F401,F403  chapter 6
 from .activations import *  # noqa: F401,F403  chapter 7
 from .residual import *  # noqa: F401,F403  chapter 8
+from .mlp import *  # noqa: F401,F403  chapter 10
