@@ -24,13 +24,13 @@ def log_softmax(x, axis=-1):
         raise ValueError(f"log_softmax: axis {axis} of an array of shape "
                          f"{x.shape} has length 0; there are no classes")
     work = np.promote_types(x.dtype, np.float32)   # float16 -> float32 inside
-    m = np.max(x, axis=axis, keepdims=True)        # (..., 1, ...)
+    m = x.max(axis=axis, keepdims=True)            # (..., 1, ...)
     n = x.shape[-1]                                # NumPy's innermost loop runs along it
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if 128 <= n <= 4096:                       # one row per inner loop (2.5)
             np.setbufsize(16 * -(-n // 16))        # n rounded up to 16; undone on exit
         out = np.subtract(x, m, dtype=work)        # (..., n, ...) all <= 0
-        s = np.sum(np.exp(out), axis=axis, keepdims=True)  # in [1, n]
+        s = np.exp(out).sum(axis=axis, keepdims=True)  # in [1, n]
         out -= np.log(s, out=s)                    # in place: no 3rd array
         # float16 rounds once here; below -65504 that gives -inf, silently
         return out.astype(x.dtype, copy=False)

@@ -24,7 +24,7 @@ def logsumexp(x, axis=-1, keepdims=False):
         raise ValueError(f"logsumexp: axis {axis} of an array of shape "
                          f"{x.shape} has length 0; there is nothing to sum")
     work = np.promote_types(x.dtype, np.float32)   # float16 -> float32 inside
-    m = np.max(x, axis=axis, keepdims=True).astype(work)  # (..., 1, ...)
+    m = x.max(axis=axis, keepdims=True).astype(work)  # (..., 1, ...)
     m[~np.isfinite(m)] = 0       # -inf, +inf, NaN: use 0 (-inf - -inf is NaN)
     n = x.shape[-1]                                # NumPy's innermost loop runs along it
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
@@ -32,6 +32,6 @@ def logsumexp(x, axis=-1, keepdims=False):
             np.setbufsize(16 * -(-n // 16))        # n rounded up to 16; undone on exit
         e = np.subtract(x, m, dtype=work)   # (..., n, ...) every entry <= 0
         np.exp(e, out=e)                    # in [0, 1]; the max gives 1
-        s = np.sum(e, axis=axis, keepdims=keepdims)   # >= 1 if m finite
+        s = e.sum(axis=axis, keepdims=keepdims)   # >= 1 if m finite
         y = np.log(s) + (m if keepdims else np.squeeze(m, axis))
     return y.astype(x.dtype, copy=False)

@@ -24,14 +24,14 @@ def softmax(x, axis=-1):
         raise ValueError(f"softmax: axis {axis} of an array of shape "
                          f"{x.shape} has length 0; there is nothing to normalize")
     work = np.promote_types(x.dtype, np.float32)   # float16 -> float32 inside
-    m = np.max(x, axis=axis, keepdims=True)        # (..., 1, ...)
+    m = x.max(axis=axis, keepdims=True)            # (..., 1, ...)
     n = x.shape[-1]                                # NumPy's innermost loop runs along it
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if 128 <= n <= 4096:                       # one row per inner loop (2.5)
             np.setbufsize(16 * -(-n // 16))        # n rounded up to 16; undone on exit
         e = np.subtract(x, m, dtype=work)  # the one temporary: entries <= 0
         np.exp(e, out=e)               # in [0, 1]; the max gives exactly 1
-        s = np.sum(e, axis=axis, keepdims=True)    # >= 1 when m is finite
+        s = e.sum(axis=axis, keepdims=True)        # >= 1 when m is finite
         np.divide(e, s, out=e)         # each row (along axis) sums to 1
         return e.astype(x.dtype, copy=False)  # float16: may round to subnormal
 
