@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..nn.cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, case, describe, expect_array, passed, task
 
 __all__ = ["cross_entropy_mean", "cross_entropy_grad", "softmax_ce_loss", "softmax_ce_grad",
            "smooth_labels"]
@@ -55,10 +55,6 @@ def _softmax(x):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _labelled(name, error):
-    return CheckFailed(f"on {name}: {error.message}", error.hint)
-
-
 # ---------------------------------------------------------------- task 1
 
 
@@ -95,7 +91,7 @@ def cross_entropy_mean(candidate):
         inputs = f"P = {describe(P)}, T = {describe(T)}"
         expected = _reference_ce(P, T)
         N, K = P.shape
-        try:
+        with case(name):
             got = _scalar(got, inputs, HINT_MEAN)
             variants = [
                 (-expected, "your loss has the wrong sign: a loss is -sum t log p, which is "
@@ -119,8 +115,6 @@ def cross_entropy_mean(candidate):
                     f"  input: {inputs}", HINT_DEF)
             expect_array(got, expected, inputs=inputs, hint=HINT_DEF, rtol=1e-10,
                          check_dtype=False)
-        except CheckFailed as failure:
-            raise _labelled(name, failure) from None
     passed("cross_entropy_mean", "one-hot and soft targets, batches of 1 to 300, 0 log 0 = 0")
 
 
@@ -135,7 +129,7 @@ def cross_entropy_grad(candidate):
         inputs = f"P = {describe(P)}, T = {describe(T)}"
         N = P.shape[0]
         expected = -T / P / N
-        try:
+        with case(name):
             if isinstance(got, (int, float, np.generic, np.ndarray)) and np.ndim(got) == 0:
                 raise CheckFailed(
                     f"your function returned a single number; the gradient of the loss with "
@@ -152,8 +146,6 @@ def cross_entropy_grad(candidate):
             ] if N > 1 else [(-expected, "your gradient has the wrong sign: d(-t log p)/dp = "
                               "-t/p", HINT_SIGN)], inputs)
             expect_array(got, expected, inputs=inputs, hint=HINT_DEF, rtol=1e-10)
-        except CheckFailed as failure:
-            raise _labelled(name, failure) from None
     passed("cross_entropy_grad", "-T / P / N on one-hot and soft targets, shape (N, K)")
 
 
@@ -191,7 +183,7 @@ def softmax_ce_loss(candidate):
         expected = softmax_cross_entropy_forward(X, y)[0]
         N = X.shape[0]
         rtol = RTOL[X.dtype.type]
-        try:
+        with case(name):
             got = _scalar(got, inputs, HINT_MEAN)
             _name_mistakes(got, [
                 (-expected, "your loss has the wrong sign: the cross-entropy is -mean log p_y "
@@ -217,8 +209,6 @@ def softmax_ce_loss(candidate):
                         f"-log p_y = (m - x_y) + log(sum(exp(x - m)))\n  input: {inputs}",
                         HINT_STABLE)
             expect_array(got, expected, inputs=inputs, hint=HINT_STABLE, rtol=rtol, atol=1e-6)
-        except CheckFailed as failure:
-            raise _labelled(name, failure) from None
     passed("softmax_ce_loss", "float32 and float64, logits up to +-1e4, finite and accurate")
 
 
@@ -230,16 +220,17 @@ def softmax_ce_grad(candidate):
     """candidate(logits, labels) -> dL/dlogits = (softmax(logits) - one_hot(labels)) / N."""
     for name, X, y in _logit_cases()[:5]:
         inputs = f"logits = {describe(X)}, labels = {describe(y)}"
-        try:
-            with np.errstate(all="ignore"):
-                got = call(candidate, X, y, hint=HINT_PT)
-        except CheckFailed as failure:
-            if "broadcast" in failure.message:
-                raise CheckFailed(
-                    f"on {name}: {failure.message.splitlines()[0]}: did you subtract the labels, "
-                    "shape (N,), from P, shape (N, K)? turn them into one-hot rows first, "
-                    "T = np.eye(K)[labels]", HINT_PT) from None
-            raise _labelled(name, failure) from None
+        with case(name):
+            try:
+                with np.errstate(all="ignore"):
+                    got = call(candidate, X, y, hint=HINT_PT)
+            except CheckFailed as failure:
+                if "broadcast" in failure.message:
+                    raise CheckFailed(
+                        f"{failure.message.splitlines()[0]}: did you subtract the labels, "
+                        "shape (N,), from P, shape (N, K)? turn them into one-hot rows "
+                        "first, T = np.eye(K)[labels]", HINT_PT) from None
+                raise
         _, cache = softmax_cross_entropy_forward(X, y)
         expected = softmax_cross_entropy_backward(1.0, cache)
         N, K = X.shape
@@ -267,7 +258,7 @@ def softmax_ce_grad(candidate):
         variants.append(((P64 - y[:, None]) / N, "you subtracted the labels as a column, "
                          "P - labels[:, None]: the targets are one-hot rows, "
                          "T = np.eye(K)[labels]", HINT_PT))
-        try:
+        with case(name):
             if isinstance(got, np.ndarray) and got.shape == X.shape and not np.all(
                     np.isfinite(got)):
                 raise CheckFailed(
@@ -279,8 +270,6 @@ def softmax_ce_grad(candidate):
             _name_mistakes(got, variants, inputs)
             expect_array(got, expected, inputs=inputs, hint=HINT_PT,
                          rtol=RTOL[X.dtype.type], atol=1e-7)
-        except CheckFailed as failure:
-            raise _labelled(name, failure) from None
     passed("softmax_ce_grad", "(p - t)/N for square and non-square batches, +-1e4, float32/64")
 
 
