@@ -5,6 +5,11 @@
     relative_error(a, b)                the largest entry-wise relative difference
     gradcheck(f, x, analytic, ...)      compare, report with CS231n-style thresholds, raise if off
 
+A report prints a verdict and a bound ("relative error < 1e-7"), never the digits of a
+round-off-sized error: those differ from one CPU, BLAS kernel or thread count to the next, and a
+printed 1.1e-11 that reads 1.5e-11 elsewhere would be a false alarm on someone else's machine.
+The exact value is kept on the report (`report.relative_error`).
+
 Everything is computed in float64: with float32 the round-off in f(x + h) − f(x − h) swamps the
 difference for any step small enough to be accurate (chapter 1 plots this).
 """
@@ -81,6 +86,24 @@ def relative_error(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8), initial=0.0))
 
 
+# Relative errors at least this large are printed with their digits: round-off cannot move them.
+SHOWN_FROM = 1e-3
+
+
+def power_of_ten(bound):
+    """1e-07 -> '1e-7': how bounds are printed."""
+    mantissa, exponent = f"{bound:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def verdict_within(tol):
+    """The rule-of-thumb reading of every error up to `tol` (what a passed check can promise)."""
+    for bound, text in VERDICTS:
+        if tol <= bound:
+            return text
+    return VERDICTS[-1][1]
+
+
 def verdict(error):
     """The rule-of-thumb reading of a relative error."""
     for bound, text in VERDICTS:
@@ -102,16 +125,23 @@ class GradcheckReport:
         return self.relative_error <= self.tol
 
     def __str__(self):
-        mark = "passed" if self.passed else "FAILED"
-        return (
-            f"gradient check {mark}: relative error {self.relative_error:.1e} (tolerance "
-            f"{self.tol:.0e}) — {verdict(self.relative_error)}"
-        )
+        # Round-off-sized errors are reported as a bound, never as digits: their digits depend on
+        # the CPU, the BLAS kernel and the thread count, and would differ on the reader's machine.
+        # The exact value stays on `self.relative_error`.
+        tol = power_of_ten(self.tol)
+        if self.passed:
+            return f"gradient check passed: relative error < {tol} — {verdict_within(self.tol)}"
+        if self.relative_error >= SHOWN_FROM:  # this large, it is the formula's error, not round-off
+            return (
+                f"gradient check FAILED: relative error {self.relative_error:.1e} "
+                f"(tolerance {tol}) — {verdict(self.relative_error)}"
+            )
+        return f"gradient check FAILED: relative error above the tolerance {tol}"
 
     def details(self):
         i = self.worst_index
         return (
-            f"worst entry {i}: analytic {self.analytic[i]:.8g}, numerical {self.numerical[i]:.8g}"
+            f"worst entry {i}: analytic {self.analytic[i]:.6g}, numerical {self.numerical[i]:.6g}"
         )
 
     __repr__ = __str__

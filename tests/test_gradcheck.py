@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from byhand.gradcheck import (
-    GradientCheckError, gradcheck, numerical_gradient, relative_error, verdict,
+    GradcheckReport, GradientCheckError, gradcheck, numerical_gradient, power_of_ten,
+    relative_error, verdict,
 )
 
 rng = np.random.default_rng(0)
@@ -107,3 +108,28 @@ def test_verdicts_follow_the_thresholds():
     assert verdict(1e-3).startswith("suspicious")
     assert verdict(0.5).startswith("wrong")
     assert verdict(float("nan")).startswith("wrong")
+
+
+def _report(error, tol=1e-7):
+    x = np.zeros(2)
+    return GradcheckReport(error, (0,), x, x, tol)
+
+
+@pytest.mark.parametrize("tol", [1e-7, 1e-4])
+def test_a_passed_report_prints_the_same_whatever_the_round_off(tol):
+    # 1.1e-11 on one CPU, 1.5e-11 on another (a real case): the printed line must not differ
+    printed = {str(_report(error, tol)) for error in (0.0, 3.1e-12, 1.1e-11, 1.5e-11, tol / 2, tol)}
+    assert len(printed) == 1, printed
+    (line,) = printed
+    assert "passed" in line and power_of_ten(tol) in line
+
+
+def test_a_small_failure_prints_a_bound_and_a_large_one_its_digits():
+    assert str(_report(2e-6)) == str(_report(7e-5))
+    assert "above the tolerance 1e-7" in str(_report(2e-6))
+    assert "2.1e-01" in str(_report(0.21)) and "wrong" in str(_report(0.21))
+
+
+def test_bounds_are_printed_as_powers_of_ten():
+    assert power_of_ten(1e-7) == "1e-7" and power_of_ten(1e-10) == "1e-10"
+    assert power_of_ten(1e-4) == "1e-4" and power_of_ten(1.0) == "1e0"
