@@ -7,7 +7,7 @@ import pytest  # noqa: E402
 from ipywidgets.widgets import widget as widget_module  # noqa: E402
 from ipywidgets.widgets import widget_link  # noqa: E402
 
-from byhand.explore import MAX_VIEWS, explore  # noqa: E402
+from byhand.explore import BAR_STYLE, MAX_VIEWS, VIEW_BOX, bar, explore  # noqa: E402
 
 
 def links_between(source, target):
@@ -33,7 +33,7 @@ def test_every_combination_is_precomputed_in_order():
     assert "byhand-explorer" in explorer._dom_classes
     for i, scale in enumerate([1, 10, 100]):
         for j, dtype in enumerate(["float32", "float64"]):
-            assert outer.children[i].children[j].value == f"<b>{scale}/{dtype}</b>"
+            assert outer.children[i].children[j].value == f"{VIEW_BOX}<b>{scale}/{dtype}</b></div>"
 
 
 def test_controls_are_linked_in_the_browser_to_every_stack_of_their_level():
@@ -58,7 +58,9 @@ def test_figures_become_embedded_png_and_widgets_pass_through():
         return widgets.Label("as is")
 
     _, stack = explore(render, kind=["figure", "widget"]).children
-    assert stack.children[0].value.startswith('<img alt="explorer view" src="data:image/png;base64,')
+    assert stack.children[0].value.startswith(
+        VIEW_BOX + '<img style="max-width:100%;height:auto" alt="explorer view" '
+        'src="data:image/png;base64,')
     assert stack.children[1].value == "as is"
 
 
@@ -86,3 +88,52 @@ def test_views_share_one_layout_and_style_to_keep_pages_light():
     _, stack = explore(lambda a: f"<i>{a}</i>", a=[1, 2, 3]).children
     views = stack.children
     assert len({id(v.layout) for v in views}) == 1 and len({id(v.style) for v in views}) == 1
+
+
+# --- Fitting a phone, and styled without <style> (JupyterLab drops <style> from markdown) --------
+
+def test_sliders_take_the_width_available_so_the_readout_stays_inside():
+    slider, _ = explore(lambda s: str(s), s=[1, 2]).children
+    assert slider.layout.width == "100%" and slider.layout.max_width == "28em"
+    assert slider.readout
+
+
+def test_toggle_buttons_are_as_wide_as_their_text():
+    toggles, _ = explore(lambda d: d, d=["float16", "float32", "float64"]).children
+    assert toggles.style.button_width == "auto"
+    assert toggles.layout.max_width == "100%"
+
+
+def test_every_html_view_scrolls_in_a_box_of_its_own_and_fills_the_width():
+    def render(kind):
+        if kind == "html-widget":
+            return widgets.HTML("<table><tr><td>1</table>")
+        return "<table><tr><th>a<td>1</table>"
+
+    explorer = explore(render, kind=["string", "html-widget"])
+    _, stack = explorer.children
+    for view in stack.children:
+        assert view.value.startswith(VIEW_BOX) and view.value.endswith("</div>")
+        assert 'white-space:nowrap' in view.value  # wide tables scroll rather than wrap
+        assert view.layout.width == "100%"
+    assert stack.layout.width == "100%" and explorer.layout.max_width == "100%"
+    assert "overflow-x:auto" in VIEW_BOX and 'tabindex="0"' in VIEW_BOX
+
+
+def test_a_view_given_twice_is_boxed_once():
+    shown = widgets.HTML("<p>same</p>")
+    _, stack = explore(lambda a: shown, a=[1, 2]).children
+    assert stack.children[0].value.count(VIEW_BOX) == 1
+
+
+def test_bars_are_styled_inline_and_no_view_needs_a_style_element():
+    def render(p):
+        return f'<table><tr><td>{p}<td><i style="width:{int(120 * p)}px"></i><td>{bar(p)}</table>'
+
+    _, stack = explore(render, p=[0.25, 1.0]).children
+    for view, p in zip(stack.children, [0.25, 1.0]):
+        assert view.value.count(BAR_STYLE) == 2
+        assert f"{BAR_STYLE};width:{int(120 * p)}px" in view.value
+        assert "<style" not in view.value
+    assert bar(2) == f'<i style="{BAR_STYLE};width:120px"></i>'
+    assert bar(-1) == f'<i style="{BAR_STYLE};width:0px"></i>'
