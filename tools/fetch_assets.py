@@ -57,6 +57,20 @@ PACKAGES = {
     },
 }
 
+# For the browser tests only, never served by the site: axe-core, the accessibility engine that
+# tests/test_site_readers.py injects into each page. Laid out in _build/test-assets/, not in
+# _build/extra/ (which Sphinx copies into the site).
+TEST_ASSETS = ROOT / "_build" / "test-assets"
+TEST_PACKAGES = {
+    "axe-core@4.14.1": {
+        "tarball": "axe-core-4.14.1.tgz",
+        "sha256": "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745",
+        "dest": "axe-core",
+        "files": ["axe.min.js", "LICENSE"],
+        "strip": "",
+    },
+}
+
 # embed.js carries the source maps of its 17 style sheets (416 kB of its 1.9 MB), which only a
 # browser's developer tools read; its style loader appends them to each <style> as base64 when
 # present and skips them when the map is null (css-loader's runtime: `if (!map) return css`).
@@ -116,8 +130,8 @@ def wanted(name, patterns):
     return False
 
 
-def unpack(tarball, meta):
-    dest = SITE_EXTRA / meta["dest"]
+def unpack(tarball, meta, root=SITE_EXTRA):
+    dest = root / meta["dest"]
     if dest.exists():
         shutil.rmtree(dest)
     copied = 0
@@ -179,6 +193,9 @@ def main():
     for spec, meta in PACKAGES.items():
         copied = unpack(fetch(spec, meta), meta)
         print(f"fetch_assets: {spec}: {copied} files -> _build/extra/{meta['dest']}")
+    for spec, meta in TEST_PACKAGES.items():
+        copied = unpack(fetch(spec, meta), meta, root=TEST_ASSETS)
+        print(f"fetch_assets: {spec}: {copied} files -> _build/test-assets/{meta['dest']} (tests only)")
     saved = strip_css_source_maps(SITE_EXTRA / "vendor" / "widgets" / "embed.js")
     print(f"fetch_assets: embed.js: CSS source maps removed ({saved:,} bytes)")
     own = SITE_EXTRA / "vendor" / "book"
