@@ -69,6 +69,17 @@ TEST_PACKAGES = {
         "files": ["axe.min.js", "LICENSE"],
         "strip": "",
     },
+    # Pyodide's core (the wasm runtime and the standard library, no packages), which Node runs
+    # offline: tests/test_derive_pyodide.py checks the derivation checker under it. 314.0.6 is
+    # the version the JupyterLite kernel (jupyterlite-pyodide-kernel 0.8.6) loads.
+    "pyodide@314.0.6": {
+        "tarball": "pyodide-314.0.6.tgz",
+        "sha256": "d78ac549b28a2a58600cd06f44e017024151775f8c6b2d73fab1475400d38ea2",
+        "dest": "pyodide",
+        "files": ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                  "pyodide-lock.json", "package.json", "README.md"],
+        "strip": "",
+    },
 }
 
 # embed.js carries the source maps of its 17 style sheets (416 kB of its 1.9 MB), which only a

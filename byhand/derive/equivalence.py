@@ -1,0 +1,359 @@
+"""Decide whether a student's formula equals a task's answer, and say why not when it does not.
+
+For every size set of the task, every sign/mask case and every index pair, the formula and the
+reference become concrete SymPy values (scalars or matrices) over symbols with the task's
+assumptions and constraints. Then:
+
+1. **Numbers first.** Both are evaluated to 30 significant digits (mpmath, through SymPy's
+   `evalf`) at a readable point and at random points of every case and size set. Any entry that
+   differs is a counterexample: the answer is wrong, and the message shows that point, both
+   values, and the classic mistake the answer matches, if any.
+2. **Symbols second.** If all the numbers agree, every entry of the difference must simplify to 0
+   (expansion, cancellation of rational functions, exponentials rewritten, then `simplify`).
+   When SymPy cannot reduce a difference to 0 although the values agree at every point (at least
+   six, to 30 digits), the answer passes and the verdict says it rests on numbers: identities
+   between analytic functions that agree at random points to 30 digits are true with
+   overwhelming probability. An answer never passes on one point.
+
+Constraints are built into the symbols (a probability vector's last entry is 1 minus the others),
+so a formula that is right only on the constraint surface, such as s_i - s_i^2 for the softmax,
+is right, and one that needs the constraint to be false is caught by points that satisfy it.
+"""
+
+import random
+from dataclasses import dataclass
+
+import sympy
+
+from byhand.failure import CheckFailed
+
+from .evaluate import ShapeError, describe_shape, evaluate, is_matrix
+from .show import render
+
+DIGITS = 30
+TOLERANCE = sympy.Float("1e-20", DIGITS)
+RANDOM_POINTS = 2  # per case and size set, besides the readable point
+SEED = 1414
+
+
+@dataclass
+class Verdict:
+    text: str  # the formula as understood, plain text
+    latex: str
+    symbolic: bool  # every entry of the difference simplified to 0
+    points: int  # how many points agreed
+
+
+@dataclass
+class _Item:
+    group: int  # index into groups: (sizes, case, env, free, points)
+    assignment: dict
+    student: object
+    truth: object
+
+
+def entries(value):
+    return list(value) if is_matrix(value) else [value]
+
+
+def number(expr, point):
+    value = sympy.N(sympy.sympify(expr).xreplace(point), DIGITS)
+    return value
+
+
+def finite(value):
+    return value.is_number and value.is_finite is not False and value.has(
+        sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) is False
+
+
+def same(a, b):
+    if not (finite(a) and finite(b)):
+        return False
+    return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
+
+
+def vanishes(expr):
+    """True if SymPy can show expr == 0; False if it cannot (not a proof of the contrary)."""
+    expr = sympy.sympify(expr)
+    if expr == 0:
+        return True
+    for attempt in (sympy.expand,
+                    lambda e: sympy.cancel(sympy.together(sympy.expand(e))),
+                    lambda e: sympy.cancel(sympy.expand(e.rewrite(sympy.exp), power_exp=True)),
+                    sympy.simplify):
+        try:
+            if attempt(expr) == 0:
+                return True
+        except Exception:  # a simplification that fails decides nothing
+            continue
+    return False
+
+
+def as_text(answer):
+    """The answer as a string: a string as given, a SymPy object printed by SymPy."""
+    if isinstance(answer, str):
+        return answer
+    if isinstance(answer, (sympy.Basic, sympy.MatrixBase)):
+        from .sympy_input import to_text
+        return to_text(answer)
+    if isinstance(answer, (int, float)):
+        return repr(answer)
+    raise CheckFailed(f"expected your formula as a string (or a SymPy expression), got "
+                      f"{type(answer).__name__}")
+
+
+class Judge:
+    def __init__(self, task, answer):
+        self.task, self.answer = task, answer
+        self.rng = random.Random(SEED)
+        self.reference = task.parse(task.reference)
+
+    def __call__(self):
+        text = as_text(self.answer)
+        tree = self.task.parse(text)
+        self.tree, self.trace = tree, {}
+        self.groups = self.build_groups()
+        items = self.evaluate(tree, strict=True)
+        agreed = self.compare_numbers(items)
+        symbolic = all(vanishes(s - t) for item in items
+                       for s, t in zip(entries(item.student), entries(item.truth)))
+        return Verdict(self.understood(), self.understood(latex=True), symbolic, agreed)
+
+    # -------------------------------------------------------------- building the values
+
+    def build_groups(self):
+        groups = []
+        for number_of_sizes, sizes in enumerate(self.task.model.sizes):
+            for case in self.task.model.cases(sizes):
+                env, free = self.task.model.environment(sizes, case)
+                count = 1 + RANDOM_POINTS
+                points = self.task.model.points(env, free, count, self.rng)
+                groups.append((sizes, case, env, free, points))
+        return groups
+
+    def evaluate(self, tree, strict=True):
+        """One _Item per group and index assignment; ShapeError becomes a failure message."""
+        items = []
+        for g, (sizes, case, env, free, points) in enumerate(self.groups):
+            for assignment in self.task.index_assignments(sizes):
+                bound = self.task.bind_indices(env, assignment)
+                truth = evaluate(self.reference, bound)
+                try:
+                    student = evaluate(tree, bound, trace=self.trace)
+                except ShapeError as error:
+                    self.fail_shape(str(error), sizes)
+                if (is_matrix(student) or is_matrix(truth)) and (
+                        getattr(student, "shape", ()) != getattr(truth, "shape", ())):
+                    self.fail_wrong_shape(student, truth, sizes)
+                items.append(_Item(g, assignment, student, truth))
+        return items
+
+    # -------------------------------------------------------------- numbers
+
+    def compare_numbers(self, items):
+        agreed = 0
+        order = sorted(range(len(self.groups[0][4])), key=lambda k: k)  # readable point first
+        for k in order:
+            for item in items:
+                point = self.groups[item.group][4][k]
+                for position, (s, t) in enumerate(zip(entries(item.student), entries(item.truth))):
+                    a, b = number(s, point), number(t, point)
+                    if not same(a, b):
+                        self.fail_value(items, item, k, position, a, b)
+            agreed += len({item.group for item in items})
+        return agreed
+
+    # -------------------------------------------------------------- messages
+
+    def understood(self, latex=False):
+        return render(self.tree, latex=latex, trace=self.trace, names=self.task.latex_names)
+
+    def head(self):
+        head = (f"{self.task.check_name}: your formula is not {self.task.asks}.\n"
+                f"  understood as: {self.understood()}")
+        for name in self.task.bare_functions:
+            if _calls(self.tree, name):
+                head += (f"\n  ({name}(...) is read as the function {name} applied to what is "
+                         f"in the parentheses; for a product write {name}*(...))")
+        return head
+
+    def describe_point(self, group, k):
+        sizes, case, env, free, points = self.groups[group]
+        point = points[k]
+        shown = self.task.model.shown or [v.name for v in self.task.model.variables]
+        parts = []
+        for name in shown:
+            parts.append(f"{name} = {_format(env[name], point)}")
+        return ", ".join(parts)
+
+    def fail_value(self, items, item, k, position, yours, right):
+        where = self.describe_point(item.group, k)
+        at = ""
+        if item.assignment:
+            at = ", ".join(f"{i} = {v + 1}" for i, v in item.assignment.items()) + ", "
+        entry = ""
+        if is_matrix(item.truth):
+            rows, cols = item.truth.shape
+            r, c = divmod(position, cols)
+            entry = (f"entry {r + 1} of " if cols == 1 else f"entry ({r + 1}, {c + 1}) of ")
+        if not finite(yours):
+            got = "undefined (a division by zero?)"
+        else:
+            got = _short(yours)
+        message = (f"{self.head()}\n  counterexample: at {at}{where}:\n"
+                   f"    {entry}your formula gives {got}, the right value is {_short(right)}")
+        slip = self.match_slip(items, k)
+        diagnosis = slip.mistake if slip else self.diagnose(items, k)
+        if diagnosis:
+            message += f"\n  {'classic mistake: ' if slip else ''}{diagnosis}"
+        raise CheckFailed(message, self.task.hint(slip))
+
+    def fail_wrong_shape(self, student, truth, sizes):
+        sizes_text = ", ".join(f"{n} = {v}" for n, v in sizes.items())
+        message = (f"{self.head()}\n  its shape is wrong: with {sizes_text} it is "
+                   f"{describe_shape(student)}, and {self.task.short} is {describe_shape(truth)}")
+        slip = self.match_slip_by_value(student)
+        if slip:
+            message += f"\n  classic mistake: {slip.mistake}"
+        raise CheckFailed(message, self.task.hint(slip))
+
+    def fail_shape(self, why, sizes):
+        sizes_text = ", ".join(f"{n} = {v}" for n, v in sizes.items())
+        message = f"{self.head()}\n  its shapes do not fit ({sizes_text}): {why}"
+        slip = self.match_slip_after_shape_error()
+        if slip:
+            message += f"\n  classic mistake: {slip.mistake}"
+        raise CheckFailed(message, self.task.hint(slip))
+
+    # -------------------------------------------------------------- naming the mistake
+
+    def slip_trees(self):
+        for slip in self.task.slips:
+            yield slip, self.task.parse(slip.answer)
+
+    def match_slip(self, items, k_first):
+        """The first slip whose values equal the student's at every point of every group."""
+        for slip, tree in self.slip_trees():
+            if all(self._agrees(tree, [item for item in items if item.group == g],
+                                self.groups[g][2], self.groups[g][4], lenient=False)
+                   for g in range(len(self.groups))):
+                return slip
+        return None
+
+    def _agrees(self, tree, items, env, points, lenient):
+        for item in items:
+            bound = self.task.bind_indices(env, item.assignment)
+            try:
+                value = evaluate(tree, bound, lenient=lenient)
+            except ShapeError:
+                return False
+            if getattr(value, "shape", ()) != getattr(item.student, "shape", ()):
+                return False
+            for point in points:
+                for s, w in zip(entries(item.student), entries(value)):
+                    if not same(number(s, point), number(w, point)):
+                        return False
+        return True
+
+    def match_slip_by_value(self, student):
+        sizes, case, env, free, points = self.groups[0]
+        item = _Item(0, {}, student, None)
+        if self.task.indices:
+            return None
+        for slip, tree in self.slip_trees():
+            if self._agrees(tree, [item], env, points, lenient=False):
+                return slip
+        return None
+
+    def match_slip_after_shape_error(self):
+        """A shape error may still be a known slip: compare with broadcasting, or square sizes."""
+        model = self.task.model
+        attempts = [(self.groups[0][2], self.groups[0][4], True)]
+        if model.square:  # strictly at square sizes first: v^T*x is then an inner product
+            env, free = model.environment(model.square, model.cases(model.square)[0])
+            points = model.points(env, free, 3, random.Random(SEED))
+            attempts = [(env, points, False)] + attempts + [(env, points, True)]
+        for env, points, lenient in attempts:
+            try:
+                student = evaluate(self.tree, env, lenient=lenient)
+            except ShapeError:
+                continue
+            item = _Item(0, {}, student, None)
+            for slip, tree in self.slip_trees():
+                if self._agrees(tree, [item], env, points, lenient=lenient):
+                    return slip
+        return None
+
+    def diagnose(self, items, k):
+        """Mistakes any task can have: a flipped sign, a transpose, one case of i = j right."""
+        first = [item for item in items if item.group == 0]
+        points = self.groups[0][4]
+
+        def all_points(relation, subset):
+            return all(relation(number(s, p), number(t, p), item)
+                       for item in subset for p in points
+                       for s, t in zip(entries(item.student), entries(item.truth)))
+
+        if all_points(lambda a, b, _: same(a, -b), first):
+            return "the sign is flipped: your formula is exactly minus the right one"
+        if all(is_matrix(i.truth) and i.truth.shape[0] == i.truth.shape[1] for i in first):
+            if all(same(number(s, p), number(t, p)) for i in first for p in points
+                   for s, t in zip(entries(i.student), entries(i.truth.T))):
+                return ("transposed: rows and columns are swapped (mixed layouts? the book "
+                        "writes Jacobians with rows for outputs, columns for inputs)")
+        if len(self.task.indices) == 2:
+            i, j = self.task.indices
+            diagonal = [it for it in first if it.assignment[i] == it.assignment[j]]
+            off = [it for it in first if it.assignment[i] != it.assignment[j]]
+            right_on = lambda subset: all_points(lambda a, b, _: same(a, b), subset)
+            if right_on(diagonal) and not right_on(off):
+                return f"right for {i} = {j}, wrong for {i} ≠ {j}"
+            if right_on(off) and not right_on(diagonal):
+                return f"right for {i} ≠ {j}, wrong for {i} = {j} (the diagonal)"
+        ratios = set()
+        for item in first:
+            for p in points:
+                for s, t in zip(entries(item.student), entries(item.truth)):
+                    a, b = number(s, p), number(t, p)
+                    if abs(b) > TOLERANCE and finite(a):
+                        ratios.add(sympy.Float(a / b, 12))
+        if len(ratios) == 1:
+            ratio = ratios.pop()
+            for name, size in self.groups[0][0].items():
+                size = sympy.Integer(size)
+                if same(ratio, size):
+                    return f"{size} = {name} times too large: a factor 1/{name} is missing"
+                if same(ratio * size, 1):
+                    return f"{name} = {size} times too small: an extra factor 1/{name}"
+            if abs(ratio) > 1e-9:
+                return f"off by a constant factor: yours is {_short(ratio)} times the right value"
+        return None
+
+
+def _calls(node, name):
+    if node.op == "call" and node.args[0] == name:
+        return True
+    return any(_calls(child, name) for child in node.args if hasattr(child, "op"))
+
+
+def _short(value):
+    value = sympy.N(value, DIGITS)
+    if value.is_real is False:
+        return str(sympy.N(value, 6))
+    x = float(value)
+    return f"{x:.6g}" if x != 0 else "0"
+
+
+def _format(value, point):
+    if is_matrix(value):
+        rows, cols = value.shape
+        numbers = [[_short(number(value[i, j], point)) for j in range(cols)] for i in range(rows)]
+        if cols == 1:
+            return "(" + ", ".join(r[0] for r in numbers) + ")"
+        return "[" + "; ".join(", ".join(r) for r in numbers) + "]"
+    return _short(number(value, point))
+
+
+def judge(task, answer):
+    """The Verdict for a right answer; CheckFailed, saying what is wrong, for any other."""
+    return Judge(task, answer)()

@@ -1,0 +1,245 @@
+"""Turn a syntax tree into SymPy values: numbers and scalar expressions, or explicit matrices.
+
+Every symbol of a task is bound to a value (a SymPy scalar, or an explicit `ImmutableMatrix` of
+the task's concrete sizes), and every operator is applied by hand with its shape rules, so a
+formula like `diag(s) - s*s^T` becomes a concrete 3 x 3 matrix of SymPy expressions.
+
+Shapes: vectors are columns (n x 1); a 1 x 1 result is a scalar. `A*B` is the matrix product
+when the inner sizes agree, the entry-wise product when the shapes are equal (`s*(1 - s)`), and
+scaling when either side is a scalar; `@` is only the matrix product, `⊙` only the entry-wise one.
+A scalar added to a matrix is added to every entry. Any other shape mismatch is an error that
+names both shapes, unless `lenient` is set: then NumPy's broadcasting applies (used only to
+recognize a classic mistake such as adding the identity matrix to a vector).
+
+`trace` (a dict) records how each `*` was read, for the "understood as" display.
+"""
+
+import sympy
+from sympy import ImmutableMatrix
+
+FUNCTIONS = {  # name -> allowed numbers of arguments
+    "exp": (1,), "log": (1,), "ln": (1,), "sqrt": (1,), "tanh": (1,), "cosh": (1,),
+    "sin": (1,), "cos": (1,), "abs": (1,), "sigma": (1,), "sigmoid": (1,), "relu": (1,),
+    "step": (1,), "heaviside": (1,), "max": (2,), "diag": (1,), "sum": (1, 2), "ones": (1,),
+    "eye": (1,), "transpose": (1,), "hadamard": (2,),
+}
+
+
+class ShapeError(Exception):
+    """A formula whose shapes do not fit (the message says which)."""
+
+
+def sigmoid(x):
+    return 1 / (1 + sympy.exp(-x))
+
+
+def iverson(condition):
+    """1 where the condition holds, else 0 (an Iverson bracket, as NumPy's boolean masks)."""
+    return sympy.Piecewise((1, condition), (0, True))
+
+
+ELEMENTWISE = {
+    "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
+    "tanh": sympy.tanh, "cosh": sympy.cosh, "sin": sympy.sin, "cos": sympy.cos,
+    "abs": sympy.Abs, "sigma": sigmoid, "sigmoid": sigmoid,
+    "relu": lambda x: sympy.Max(x, 0), "step": lambda x: iverson(x > 0),
+    "heaviside": lambda x: iverson(x > 0),
+}
+COMPARE = {">": sympy.Gt, "<": sympy.Lt, ">=": sympy.Ge, "<=": sympy.Le}
+
+
+def is_matrix(value):
+    return isinstance(value, sympy.MatrixBase)
+
+
+def shape_of(value):
+    return value.shape if is_matrix(value) else ()
+
+
+def describe_shape(value):
+    if not is_matrix(value):
+        return "a scalar"
+    rows, cols = value.shape
+    if cols == 1:
+        return f"a column of {rows}"
+    if rows == 1:
+        return f"a row of {cols}"
+    return f"a {rows}×{cols} matrix"
+
+
+def _settle(value):
+    """1 x 1 matrices become scalars; other matrices become immutable."""
+    if is_matrix(value):
+        if value.shape == (1, 1):
+            return value[0, 0]
+        return ImmutableMatrix(value)
+    return value
+
+
+def _map(function, *values):
+    """Apply a scalar function entry by entry (values already of one shape, or scalars)."""
+    matrices = [v for v in values if is_matrix(v)]
+    if not matrices:
+        return function(*values)
+    rows, cols = matrices[0].shape
+
+    def entry(i, j):
+        return function(*(v[i, j] if is_matrix(v) else v for v in values))
+
+    return ImmutableMatrix(rows, cols, entry)
+
+
+def _broadcast(a, b, what, lenient):
+    """a and b brought to one shape for an entry-wise operation, or ShapeError."""
+    if not is_matrix(a) or not is_matrix(b) or a.shape == b.shape:
+        return a, b
+    if not lenient:
+        raise ShapeError(f"cannot {what} {describe_shape(a)} and {describe_shape(b)}")
+    shape = []
+    for x, y in zip(a.shape, b.shape):
+        if x != y and 1 not in (x, y):
+            raise ShapeError(f"cannot {what} {describe_shape(a)} and {describe_shape(b)}")
+        shape.append(max(x, y))
+
+    def stretch(m):
+        r, c = m.shape
+        return ImmutableMatrix(*shape, lambda i, j: m[i if r > 1 else 0, j if c > 1 else 0])
+
+    return stretch(a), stretch(b)
+
+
+class Evaluator:
+    def __init__(self, env, lenient=False, trace=None):
+        self.env, self.lenient = env, lenient
+        self.trace = {} if trace is None else trace
+
+    def __call__(self, node):
+        return _settle(getattr(self, "op_" + _OP_NAMES.get(node.op, node.op))(node))
+
+    # leaves
+    def op_number(self, node):
+        return sympy.Rational(node.args[0])
+
+    def op_name(self, node):
+        return self.env[node.args[0]]
+
+    def op_delta(self, node):
+        a, b = node.args
+        return sympy.Integer(int(self.env[a] == self.env[b]))
+
+    # operators
+    def op_neg(self, node):
+        return -self(node.args[0])
+
+    def op_add(self, node, sign=1):
+        a, b = self(node.args[0]), self(node.args[1])
+        a, b = _broadcast(a, b, "add" if sign > 0 else "subtract", self.lenient)
+        return _map(lambda x, y: x + sign * y, a, b)
+
+    def op_sub(self, node):
+        return self.op_add(node, -1)
+
+    def op_mul(self, node):
+        a, b = self(node.args[0]), self(node.args[1])
+        if not is_matrix(a) or not is_matrix(b):
+            self.trace[id(node)] = "scalar"
+            return _map(lambda x, y: x * y, a, b)
+        if a.shape[1] == b.shape[0]:
+            self.trace[id(node)] = "matmul"
+            return a * b
+        if a.shape != b.shape and not self.lenient:
+            self.trace[id(node)] = "matmul"  # what a product of unequal shapes must have meant
+            raise ShapeError(f"cannot multiply {describe_shape(a)} by {describe_shape(b)}: "
+                             f"the inner sizes differ ({a.shape[1]} and {b.shape[0]})")
+        self.trace[id(node)] = "hadamard"
+        a, b = _broadcast(a, b, "multiply", self.lenient)
+        return _map(lambda x, y: x * y, a, b)
+
+    def op_matmul(self, node):
+        a, b = self(node.args[0]), self(node.args[1])
+        if not is_matrix(a) or not is_matrix(b):
+            return _map(lambda x, y: x * y, a, b)
+        if a.shape[1] != b.shape[0]:
+            raise ShapeError(f"cannot multiply {describe_shape(a)} by {describe_shape(b)}: "
+                             "the inner sizes differ")
+        return a * b
+
+    def op_hadamard(self, node):
+        a, b = _broadcast(self(node.args[0]), self(node.args[1]), "multiply entry by entry",
+                          self.lenient)
+        return _map(lambda x, y: x * y, a, b)
+
+    def op_div(self, node):
+        a, b = _broadcast(self(node.args[0]), self(node.args[1]), "divide", self.lenient)
+        return _map(lambda x, y: x / y, a, b)
+
+    def op_pow(self, node):
+        base, exponent = self(node.args[0]), self(node.args[1])
+        if is_matrix(exponent):
+            raise ShapeError("an exponent must be a number, not " + describe_shape(exponent))
+        if is_matrix(base) and 1 not in base.shape:
+            raise ShapeError(f"the power of {describe_shape(base)} is ambiguous: write M*M "
+                             "for a matrix product or hadamard(M, M) entry by entry")
+        return _map(lambda x: x ** exponent, base)
+
+    def op_T(self, node):
+        value = self(node.args[0])
+        return value.T if is_matrix(value) else value
+
+    def op_compare(self, node):
+        a, b = _broadcast(self(node.args[0]), self(node.args[1]), "compare", self.lenient)
+        relation = COMPARE[node.op]
+        return _map(lambda x, y: iverson(relation(x, y)), a, b)
+
+    def op_call(self, node):
+        name, *arguments = node.args
+        if name == "ones" or name == "eye":
+            size = self(arguments[0])
+            if is_matrix(size) or not (size.is_Integer and size > 0):
+                raise ShapeError(f"{name}(n) needs a size such as N, not {size}")
+            n = int(size)
+            return ImmutableMatrix.ones(n, 1) if name == "ones" else ImmutableMatrix.eye(n)
+        if name == "sum" and len(arguments) == 2:
+            return self.sum_along(self(arguments[0]), self(arguments[1]))
+        values = [self(a) for a in arguments]
+        if name in ELEMENTWISE:
+            return _map(ELEMENTWISE[name], values[0])
+        if name == "max":
+            a, b = _broadcast(*values, "take the maximum of", self.lenient)
+            return _map(sympy.Max, a, b)
+        if name == "hadamard":
+            a, b = _broadcast(*values, "multiply entry by entry", self.lenient)
+            return _map(lambda x, y: x * y, a, b)
+        if name == "transpose":
+            return values[0].T if is_matrix(values[0]) else values[0]
+        if name == "sum":
+            value = values[0]
+            return sum(value, sympy.Integer(0)) if is_matrix(value) else value
+        if name == "diag":
+            value = values[0]
+            if not is_matrix(value):
+                return value
+            if 1 not in value.shape:
+                raise ShapeError("diag(...) takes a vector (it builds a diagonal matrix), not "
+                                 + describe_shape(value))
+            return ImmutableMatrix(sympy.diag(*value))
+        raise ShapeError(f"unknown function {name}")  # the parser admits none other
+
+    def sum_along(self, value, axis):
+        if axis not in (0, 1):
+            raise ShapeError(f"sum(M, axis): the axis is 0 (down the columns) or 1 (along the "
+                             f"rows), not {axis}")
+        if not is_matrix(value):
+            return value
+        rows, cols = value.shape
+        if axis == 0:  # one sum per column, as NumPy's M.sum(axis=0), kept as a column
+            return ImmutableMatrix(cols, 1, lambda j, _: sum(value[:, j], sympy.Integer(0)))
+        return ImmutableMatrix(rows, 1, lambda i, _: sum(value[i, :], sympy.Integer(0)))
+
+
+_OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "⊙": "hadamard",
+             "^": "pow", ">": "compare", "<": "compare", ">=": "compare", "<=": "compare"}
+
+
+def evaluate(node, env, lenient=False, trace=None):
+    return Evaluator(env, lenient, trace)(node)
