@@ -14,6 +14,8 @@ This package imports only the standard library, SymPy, mpmath (through SymPy) an
 `byhand.failure`, so it runs under Pyodide (JupyterLite) as well as in Jupyter.
 """
 
+import sys
+
 from byhand.failure import CheckFailed
 
 from .equivalence import Verdict, judge
@@ -28,11 +30,10 @@ def _show(verdict, task):
            f"equal to 30 digits at {verdict.points} points; SymPy could not reduce the "
            "difference to 0")
     print(f"✓ {task.check_name}: {verdict.text} is {task.asks} ({how})")
-    try:  # imported here, never at module import: Pyodide and plain Python have no IPython
-        from IPython import get_ipython
-        from IPython.display import Math, display
-    except ImportError:
+    if "IPython" not in sys.modules:  # not in Jupyter: nothing to typeset, nothing to import
         return
+    from IPython import get_ipython
+    from IPython.display import Math, display
     if get_ipython() is not None:
         display(Math(f"{task.asks_latex} = {verdict.latex}"))
 

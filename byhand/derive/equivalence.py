@@ -62,11 +62,12 @@ def number(expr, point):
 
 
 def finite(value):
-    return value.is_number and value.is_finite is not False and value.has(
-        sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) is False
+    value = sympy.sympify(value)
+    return bool(value.is_number) and not value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
 
 
 def same(a, b):
+    a, b = sympy.sympify(a), sympy.sympify(b)
     if not (finite(a) and finite(b)):
         return False
     return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
@@ -215,6 +216,12 @@ class Judge:
         slip = self.match_slip_by_value(student)
         if slip:
             message += f"\n  classic mistake: {slip.mistake}"
+        elif is_matrix(student) and is_matrix(truth) and student.shape == truth.T.shape:
+            points = self.groups[0][4]
+            if all(same(number(a, p), number(b, p)) for p in points
+                   for a, b in zip(entries(student), entries(truth.T))):
+                message += ("\n  the right numbers, transposed: a gradient has the shape of "
+                            "what it is taken with respect to")
         raise CheckFailed(message, self.task.hint(slip))
 
     def fail_shape(self, why, sizes):
@@ -284,6 +291,25 @@ class Judge:
                     return slip
         return None
 
+    def ratio(self, items, points):
+        """The one number r with yours = r × right at every entry and point, else None."""
+        found = None
+        for item in items:
+            for p in points:
+                for s, t in zip(entries(item.student), entries(item.truth)):
+                    a, b = number(s, p), number(t, p)
+                    if not finite(a) or not finite(b):
+                        return None
+                    if abs(b) <= TOLERANCE:
+                        if abs(a) > TOLERANCE:
+                            return None
+                        continue
+                    if found is None:
+                        found = a / b
+                    elif not same(a / b, found):
+                        return None
+        return found
+
     def diagnose(self, items, k):
         """Mistakes any task can have: a flipped sign, a transpose, one case of i = j right."""
         first = [item for item in items if item.group == 0]
@@ -310,23 +336,18 @@ class Judge:
                 return f"right for {i} = {j}, wrong for {i} ≠ {j}"
             if right_on(off) and not right_on(diagonal):
                 return f"right for {i} ≠ {j}, wrong for {i} = {j} (the diagonal)"
-        ratios = set()
-        for item in first:
-            for p in points:
-                for s, t in zip(entries(item.student), entries(item.truth)):
-                    a, b = number(s, p), number(t, p)
-                    if abs(b) > TOLERANCE and finite(a):
-                        ratios.add(sympy.Float(a / b, 12))
-        if len(ratios) == 1:
-            ratio = ratios.pop()
-            for name, size in self.groups[0][0].items():
-                size = sympy.Integer(size)
-                if same(ratio, size):
-                    return f"{size} = {name} times too large: a factor 1/{name} is missing"
-                if same(ratio * size, 1):
-                    return f"{name} = {size} times too small: an extra factor 1/{name}"
-            if abs(ratio) > 1e-9:
-                return f"off by a constant factor: yours is {_short(ratio)} times the right value"
+        ratios = [self.ratio([i for i in items if i.group == g], self.groups[g][4])
+                  for g in range(len(self.groups))]
+        if None in ratios:
+            return None
+        for name in self.groups[0][0]:
+            sizes = [sympy.Integer(group[0][name]) for group in self.groups]
+            if all(same(r, n) for r, n in zip(ratios, sizes)):
+                return f"{name} times too large: a factor 1/{name} is missing"
+            if all(same(r * n, 1) for r, n in zip(ratios, sizes)):
+                return f"{name} times too small: an extra factor 1/{name}"
+        if all(same(r, ratios[0]) for r in ratios) and abs(ratios[0]) > 1e-9:
+            return f"off by a constant factor: yours is {_short(ratios[0])} times the right value"
         return None
 
 

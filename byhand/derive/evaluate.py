@@ -38,12 +38,32 @@ def iverson(condition):
     return sympy.Piecewise((1, condition), (0, True))
 
 
+def compare(relation, x, y):
+    """[x > y] and friends; decided at once when the sign of x - y is known (the usual case)."""
+    difference = sympy.sympify(x - y)
+    if difference.is_positive or difference.is_negative or difference.is_zero:
+        sign = 1 if difference.is_positive else (-1 if difference.is_negative else 0)
+        holds = {sympy.Gt: sign > 0, sympy.Lt: sign < 0, sympy.Ge: sign >= 0,
+                 sympy.Le: sign <= 0}[relation]
+        return sympy.Integer(int(holds))
+    return iverson(relation(x, y))
+
+
+def relu(x):
+    x = sympy.sympify(x)
+    if x.is_nonnegative:
+        return x
+    if x.is_nonpositive:
+        return sympy.Integer(0)
+    return sympy.Max(x, 0)
+
+
 ELEMENTWISE = {
     "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
     "tanh": sympy.tanh, "cosh": sympy.cosh, "sin": sympy.sin, "cos": sympy.cos,
     "abs": sympy.Abs, "sigma": sigmoid, "sigmoid": sigmoid,
-    "relu": lambda x: sympy.Max(x, 0), "step": lambda x: iverson(x > 0),
-    "heaviside": lambda x: iverson(x > 0),
+    "relu": relu, "step": lambda x: compare(sympy.Gt, x, 0),
+    "heaviside": lambda x: compare(sympy.Gt, x, 0),
 }
 COMPARE = {">": sympy.Gt, "<": sympy.Lt, ">=": sympy.Ge, "<=": sympy.Le}
 
@@ -189,7 +209,7 @@ class Evaluator:
     def op_compare(self, node):
         a, b = _broadcast(self(node.args[0]), self(node.args[1]), "compare", self.lenient)
         relation = COMPARE[node.op]
-        return _map(lambda x, y: iverson(relation(x, y)), a, b)
+        return _map(lambda x, y: compare(relation, x, y), a, b)
 
     def op_call(self, node):
         name, *arguments = node.args

@@ -10,7 +10,7 @@ each with the sentence that explains it and the section to reread.
 import sympy
 from sympy import ImmutableMatrix
 
-from .evaluate import sigmoid
+from .evaluate import relu, sigmoid
 from .models import Model, Variable as V
 from .task import Slip, Task
 
@@ -597,7 +597,7 @@ task(name="mnist_hidden_gradient", chapter=10, section=MNIST_NETWORK,
               "entry 0)", "H2": "relu(A²) (N×D)"},
      model=Model([V("G3", ("N", "K")), V("W3", ("D", "K")), V("A2", ("N", "D"), "signed")],
                  sizes=MNIST_SIZES, square={"N": 3, "D": 3, "K": 3},
-                 derived=lambda env: {"H2": env["A2"].applyfunc(lambda a: sympy.Max(a, 0))}),
+                 derived=lambda env: {"H2": env["A2"].applyfunc(relu)}),
      latex_names={"G3": "G^{3}", "W3": "W^{3}", "A2": "A^{2}", "H2": "H^{2}"},
      reference="(G3*W3^T)*(A2 > 0)",
      also_right=["(A2 > 0)*(G3*W3^T)", "hadamard(G3 @ W3^T, H2 > 0)", "G3*W3^T*step(A2)"],

@@ -1,0 +1,240 @@
+"""The derivation checks (byhand.derive): right forms pass, slips are named, code is never run.
+
+For every task: the reference and its other correct forms pass (symbolically, not only on
+numbers); every classic mistake in its catalog fails with its own explanation, a counterexample
+or a shape message, and the chapter to reread; malformed strings, code injection among them, are
+refused before anything is evaluated. The reference answers themselves are checked against
+SymPy's own differentiation of each task's definition (tests/test_derive_references.py).
+"""
+
+import ast
+import builtins
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+from byhand import derive
+from byhand.derive import TASKS, judge
+from byhand.failure import CheckFailed
+
+ROOT = Path(__file__).resolve().parent.parent
+RIGHT = [(task, form) for task in TASKS for form in [task.reference, *task.also_right]]
+SLIPS = [(task, slip) for task in TASKS for slip in task.slips]
+
+
+def ids(pairs):
+    return [f"{task.name}-{k}" for k, (task, _) in enumerate(pairs)]
+
+
+# ---------------------------------------------------------------- the catalog
+
+def test_every_chapter_has_two_tasks_and_there_are_twenty():
+    chapters = [task.chapter for task in TASKS]
+    assert len(TASKS) >= 20
+    assert all(chapters.count(c) >= 2 for c in range(1, 11)), chapters
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.name for t in TASKS])
+def test_every_task_has_three_right_forms_and_four_slips(task):
+    assert len({task.reference, *task.also_right}) >= 3
+    assert len(task.slips) >= 4
+    assert task.check_name.startswith("derive_")
+    assert getattr(derive, task.check_name).task is task
+    assert task.check_name in task.statement() and task.asks_latex in task.statement()
+
+
+# ---------------------------------------------------------------- right answers
+
+@pytest.mark.parametrize("task, form", RIGHT, ids=ids(RIGHT))
+def test_right_forms_pass_symbolically(task, form, capsys):
+    getattr(derive, task.check_name)(form)
+    line = capsys.readouterr().out
+    assert line.startswith(f"✓ {task.check_name}: "), line
+    assert "SymPy reduced the difference to 0" in line, line  # not on numbers alone
+
+
+def test_sympy_expressions_are_accepted():
+    s_i, s_j = sympy.symbols("s_i s_j")
+    i, j = sympy.symbols("i j")
+    judge(derive.tasks.BY_NAME["softmax_jacobian_entry"],
+          s_i * (sympy.KroneckerDelta(i, j) - s_j))
+    W, v = sympy.MatrixSymbol("W", 3, 2), sympy.MatrixSymbol("v", 3, 1)
+    judge(derive.tasks.BY_NAME["vjp_linear_input"], W.T * v)
+    x = sympy.Symbol("x")
+    judge(derive.tasks.BY_NAME["sigmoid_derivative"], sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2)
+
+
+def test_an_answer_right_only_on_the_constraint_surface_passes():
+    # s_i - s_i^2 equals s_i(1 - s_i) anywhere; the softmax VJP written with Σ_j s_j = 1 used
+    # (v·Σs - <v, s>) is right only where the probabilities sum to 1, as a softmax's do.
+    judge(derive.tasks.BY_NAME["softmax_vjp"], "s*(v*sum(s) - s^T*v)")
+    # and for targets that need not sum to 1, p - t is wrong, off that surface
+    with pytest.raises(CheckFailed, match="assumes the targets sum to 1"):
+        judge(derive.tasks.BY_NAME["cross_entropy_any_targets"], "p - t")
+
+
+# ---------------------------------------------------------------- wrong answers
+
+@pytest.mark.parametrize("task, slip", SLIPS, ids=ids(SLIPS))
+def test_every_slip_fails_with_its_own_explanation(task, slip):
+    with pytest.raises(CheckFailed) as failure:
+        getattr(derive, task.check_name)(slip.answer)
+    message = str(failure.value)
+    assert f"classic mistake: {slip.mistake}" in message, message
+    assert "understood as: " in message, message
+    assert f"Hint: reread chapter {slip.chapter or task.chapter}" in message, message
+    assert "counterexample: at " in message or "shape" in message, message
+
+
+GENERIC = [  # wrong answers outside the catalogs: the mistake any task can have is still named
+    ("softmax_jacobian_entry", "-s_i*(delta_ij - s_j)", "the sign is flipped"),
+    ("softmax_jacobian_entry", "s_i*(1 - s_i)", "right for i = j, wrong for i ≠ j"),
+    ("log_softmax_jacobian_entry", "delta_ij*(1 - s_j)", "right for i = j, wrong for i ≠ j"),
+    ("linear_dW", "2*X^T*dA", "off by a constant factor: yours is 2 times"),
+    ("softmax_cross_entropy_batch", "(P - T)/N^2", "an extra factor 1/N"),
+    ("linear_db", "X^T*dA", "its shape is wrong"),
+    ("vjp_linear_input", "W^T*v + 1", "counterexample: at W = "),
+    ("sigmoid_derivative", "sigma(1 - sigma)", "is read as the function sigma applied"),
+    ("softmax_jacobian", "diag(s)^2", "the power of a 3×3 matrix is ambiguous"),
+    ("logsumexp_gradient", "exp(x_i)/S^3", "counterexample: at i = 1, x = (0.5, -1, 2)"),
+    ("cross_entropy_gradient_p", "-t/p + 1/(s - s)", "unknown name 's'"),
+    ("relu_backward", "relu(dout)", "a ReLU of the gradient"),
+    ("residual_input_gradient", "g + H^T*(m*g) + I", "adds the identity matrix"),
+]
+
+
+@pytest.mark.parametrize("name, answer, words", GENERIC, ids=[g[0] for g in GENERIC])
+def test_other_wrong_answers_are_explained(name, answer, words):
+    with pytest.raises(CheckFailed) as failure:
+        judge(derive.tasks.BY_NAME[name], answer)
+    assert words in str(failure.value), str(failure.value)
+
+
+def test_a_counterexample_shows_the_point_and_both_values():
+    with pytest.raises(CheckFailed) as failure:
+        judge(derive.tasks.BY_NAME["softmax_jacobian_entry"], "s_i*(delta_ij + s_j)")
+    message = str(failure.value)
+    # the readable point: s = (1/5, 3/10, 1/2), i = j = 1: yours 0.2(1 + 0.2), right 0.2(1 - 0.2)
+    assert "at i = 1, j = 1, s = (0.2, 0.3, 0.5)" in message, message
+    assert "your formula gives 0.24, the right value is 0.16" in message, message
+
+
+# ---------------------------------------------------------------- malformed, and never run
+
+MALFORMED = [
+    ("__import__('os').system('x')", "underscore"),
+    ("().__class__", "attribute access"),
+    ("lambda: 1", "Python keyword"),
+    ("'a'", "quotes"),
+    ("(1 + 2", "never closed"),
+    ("1 + 2)", "no matching '('"),
+    ("x_zz + 1", "unknown name 'x_zz'"),
+    ("exp()", "a term is missing"),
+    ("[1, 2]", "square brackets"),
+    ("import os", "Python keyword"),
+    ("1 +", "ends too early"),
+    ("a = 1", "makes an equation"),
+]
+INJECTIONS = ["setattr(__import__('sys'), 'derive_was_run', 1)",
+              "exec('import sys; sys.derive_was_run = 1')",
+              "sys.modules.__setitem__('derive_was_run', 1)"]
+
+
+@pytest.fixture
+def no_evaluation(monkeypatch):
+    """Record every call of eval, exec, compile, sympify and parse_expr made from here on."""
+    calls = []
+
+    def recorder(name, original):
+        def record(*args, **kwargs):
+            calls.append((name, args[:1]))
+            return original(*args, **kwargs)
+        return record
+
+    for name in ("eval", "exec", "compile"):
+        monkeypatch.setattr(builtins, name, recorder(name, getattr(builtins, name)))
+    monkeypatch.setattr(sympy, "sympify", recorder("sympify", sympy.sympify))
+    monkeypatch.setattr(sympy, "parse_expr", recorder("parse_expr", sympy.parse_expr))
+    from sympy.parsing import sympy_parser
+    monkeypatch.setattr(sympy_parser, "parse_expr",
+                        recorder("parse_expr", sympy_parser.parse_expr))
+    return calls
+
+
+MALFORMED_CASES = [(task, text, words) for task in TASKS for text, words in MALFORMED]
+
+
+@pytest.mark.parametrize("task, text, words", MALFORMED_CASES,
+                         ids=[f"{t.name}-{k}" for k, (t, _, _) in enumerate(MALFORMED_CASES)])
+def test_malformed_strings_are_refused_before_any_evaluation(task, text, words, no_evaluation):
+    with pytest.raises(CheckFailed) as failure:
+        getattr(derive, task.check_name)(text)
+    message = str(failure.value)
+    assert message.startswith("could not read your formula: "), message
+    assert words in message, message
+    assert no_evaluation == []
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+def test_code_is_never_run(text, no_evaluation):
+    for task in TASKS:
+        with pytest.raises(CheckFailed, match="could not read your formula"):
+            judge(task, text)
+    assert not hasattr(sys, "derive_was_run") and "derive_was_run" not in sys.modules
+    assert no_evaluation == []
+
+
+def test_a_valid_answer_is_never_handed_to_an_evaluator(no_evaluation):
+    answers = ["s*(v - s^T*v)", "s*(1 - s)*v"]  # one right, one wrong
+    for answer in answers:
+        try:
+            judge(derive.tasks.BY_NAME["softmax_vjp"], answer)
+        except CheckFailed:
+            pass
+    texts = [str(args[0]) for name, args in no_evaluation if args]
+    assert not any(answer in text for answer in answers for text in texts)
+    assert not [name for name, _ in no_evaluation if name == "parse_expr"]
+
+
+def test_other_kinds_of_answer_are_refused_with_a_reason():
+    task = derive.tasks.BY_NAME["softmax_vjp"]
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        judge(task, "   ")
+    with pytest.raises(CheckFailed, match="expected your formula as a string"):
+        judge(task, ["s", "v"])
+    with pytest.raises(CheckFailed, match="explicit SymPy Matrix"):
+        judge(task, sympy.Matrix([1, 2, 3]))
+    with pytest.raises(CheckFailed, match="characters; the limit is"):
+        judge(task, "s + " * 200 + "s")
+
+
+# ---------------------------------------------------------------- what the package imports
+
+ALLOWED_IMPORTS = {"sympy", "mpmath", "byhand"}
+
+
+def test_the_checker_imports_only_the_standard_library_sympy_and_mpmath():
+    for path in sorted((ROOT / "byhand" / "derive").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top == "IPython":  # only inside a function, when a kernel shows the ✓
+                    continue
+                assert top in sys.stdlib_module_names or top in ALLOWED_IMPORTS, (path, name)
+                if top == "byhand":
+                    assert name == "byhand.failure", (path, name)
+    code = ("import sys, byhand.derive as d; d.derive_square_node('2*x*ybar'); "
+            "print(sorted(m for m in ('numpy', 'IPython', 'ipywidgets', 'scipy') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip().endswith("[]"), result.stdout

@@ -1,0 +1,59 @@
+"""The derivation checks run under Pyodide, as in JupyterLite: offline, in Node.
+
+Pyodide's core (npm `pyodide`, the version the lite kernel loads) is fetched by
+tools/fetch_assets.py into _build/test-assets/pyodide. tests/pyodide_derive.mjs loads it in Node,
+copies SymPy and mpmath (pure Python, from this environment) and byhand/failure.py and
+byhand/derive/ into its file system, and checks every task's reference answer and its first
+classic mistake. The times it reports are printed (run pytest with -s to see them); they are not
+asserted.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import mpmath
+import pytest
+import sympy
+
+from byhand.derive import TASKS
+
+ROOT = Path(__file__).resolve().parent.parent
+PYODIDE = ROOT / "_build" / "test-assets" / "pyodide"
+SCRIPT = ROOT / "tests" / "pyodide_derive.mjs"
+
+
+@pytest.fixture(scope="module")
+def pyodide_rows():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the Pyodide test needs Node.js >= 20 "
+                    "(apt-get install nodejs)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+    major = int(re.match(r"v(\d+)", version).group(1))
+    assert major >= 20, f"Pyodide 314 needs Node.js >= 20, found {version.strip()}"
+    if not (PYODIDE / "pyodide.mjs").exists():
+        pytest.fail(f"Pyodide is missing from {PYODIDE.relative_to(ROOT)}: run `make book` "
+                    "(or `.venv/bin/python tools/fetch_assets.py`) to fetch it from npm")
+    site_packages = Path(sympy.__file__).parent.parent
+    assert Path(mpmath.__file__).parent.parent == site_packages
+    result = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(site_packages), str(ROOT)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    summary = rows.pop()
+    print(f"\nPyodide {summary['python']} ({summary['platform']}): import byhand.derive "
+          f"(with SymPy) {summary['import_seconds']:.1f} s")
+    for row in rows:
+        print(f"  {row['task']:<30} reference {row['seconds_right']:.2f} s, "
+              f"a slip {row['seconds_wrong']:.2f} s")
+    return {row["task"]: row for row in rows}
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.name for t in TASKS])
+def test_reference_passes_and_a_slip_is_named_under_pyodide(task, pyodide_rows):
+    row = pyodide_rows[task.name]
+    assert row["right_passed"], row
+    assert row["wrong_failed"] and row["wrong_named"], row
