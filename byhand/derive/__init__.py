@@ -30,17 +30,28 @@ def _show(verdict, task):
            f"equal to 30 digits at {verdict.points} points; SymPy could not reduce the "
            "difference to 0")
     print(f"✓ {task.check_name}: {verdict.text} is {task.asks} ({how})")
+    _typeset(f"{task.asks_latex} = {verdict.latex}")
+
+
+def _typeset(latex):
+    """Display LaTeX when running under IPython (Jupyter); do nothing anywhere else."""
     if "IPython" not in sys.modules:  # not in Jupyter: nothing to typeset, nothing to import
         return
     from IPython import get_ipython
     from IPython.display import Math, display
     if get_ipython() is not None:
-        display(Math(f"{task.asks_latex} = {verdict.latex}"))
+        display(Math(latex))
 
 
 def _make_check(task):
     def check(answer):
-        _show(judge(task, answer), task)
+        try:
+            verdict = judge(task, answer)
+        except CheckFailed as failure:
+            if getattr(failure, "latex", None):
+                _typeset(r"\text{understood as: } " + failure.latex)
+            raise
+        _show(verdict, task)
 
     check.__name__ = check.__qualname__ = task.check_name
     check.__doc__ = task.statement()

@@ -21,19 +21,21 @@ is right, and one that needs the constraint to be false is caught by points that
 """
 
 import random
+import time
 from dataclasses import dataclass
 
 import sympy
 
 from byhand.failure import CheckFailed
 
-from .evaluate import ShapeError, describe_shape, evaluate, is_matrix
+from .evaluate import FormulaError, ShapeError, describe_shape, evaluate, is_matrix
 from .show import render
 
 DIGITS = 30
 TOLERANCE = sympy.Float("1e-20", DIGITS)
-RANDOM_POINTS = 2  # per case and size set, besides the readable point
+RANDOM_POINTS = 6  # at least, over all cases and size sets, besides the readable points
 SEED = 1414
+SYMBOLIC_SECONDS = 2.0  # SymPy's simplify can take long on odd input: then the numbers decide
 
 
 @dataclass
@@ -116,20 +118,21 @@ class Judge:
         self.groups = self.build_groups()
         items = self.evaluate(tree, strict=True)
         agreed = self.compare_numbers(items)
-        symbolic = all(vanishes(s - t) for item in items
+        deadline = time.perf_counter() + SYMBOLIC_SECONDS
+        symbolic = all(time.perf_counter() < deadline and vanishes(s - t) for item in items
                        for s, t in zip(entries(item.student), entries(item.truth)))
         return Verdict(self.understood(), self.understood(latex=True), symbolic, agreed)
 
     # -------------------------------------------------------------- building the values
 
     def build_groups(self):
+        model = self.task.model
+        settings = [(sizes, case) for sizes in model.sizes for case in model.cases(sizes)]
+        count = 1 + max(2, -(-RANDOM_POINTS // len(settings)))  # a readable point, then random
         groups = []
-        for number_of_sizes, sizes in enumerate(self.task.model.sizes):
-            for case in self.task.model.cases(sizes):
-                env, free = self.task.model.environment(sizes, case)
-                count = 1 + RANDOM_POINTS
-                points = self.task.model.points(env, free, count, self.rng)
-                groups.append((sizes, case, env, free, points))
+        for sizes, case in settings:
+            env, free = model.environment(sizes, case)
+            groups.append((sizes, case, env, free, model.points(env, free, count, self.rng)))
         return groups
 
     def evaluate(self, tree, strict=True):
@@ -143,6 +146,8 @@ class Judge:
                     student = evaluate(tree, bound, trace=self.trace)
                 except ShapeError as error:
                     self.fail_shape(str(error), sizes)
+                except FormulaError as error:
+                    self.fail(f"{self.head()}\n  {error}", None)
                 if (is_matrix(student) or is_matrix(truth)) and (
                         getattr(student, "shape", ()) != getattr(truth, "shape", ())):
                     self.fail_wrong_shape(student, truth, sizes)
@@ -152,17 +157,14 @@ class Judge:
     # -------------------------------------------------------------- numbers
 
     def compare_numbers(self, items):
-        agreed = 0
-        order = sorted(range(len(self.groups[0][4])), key=lambda k: k)  # readable point first
-        for k in order:
+        for k in range(len(self.groups[0][4])):  # the readable points first
             for item in items:
                 point = self.groups[item.group][4][k]
                 for position, (s, t) in enumerate(zip(entries(item.student), entries(item.truth))):
                     a, b = number(s, point), number(t, point)
                     if not same(a, b):
                         self.fail_value(items, item, k, position, a, b)
-            agreed += len({item.group for item in items})
-        return agreed
+        return sum(len(group[4]) for group in self.groups)
 
     # -------------------------------------------------------------- messages
 
@@ -198,7 +200,7 @@ class Judge:
             r, c = divmod(position, cols)
             entry = (f"entry {r + 1} of " if cols == 1 else f"entry ({r + 1}, {c + 1}) of ")
         if not finite(yours):
-            got = "undefined (a division by zero?)"
+            got = "no finite number (a division by zero, or the log of 0?)"
         else:
             got = _short(yours)
         message = (f"{self.head()}\n  counterexample: at {at}{where}:\n"
@@ -207,7 +209,7 @@ class Judge:
         diagnosis = slip.mistake if slip else self.diagnose(items, k)
         if diagnosis:
             message += f"\n  {'classic mistake: ' if slip else ''}{diagnosis}"
-        raise CheckFailed(message, self.task.hint(slip))
+        self.fail(message, slip)
 
     def fail_wrong_shape(self, student, truth, sizes):
         sizes_text = ", ".join(f"{n} = {v}" for n, v in sizes.items())
@@ -222,7 +224,7 @@ class Judge:
                    for a, b in zip(entries(student), entries(truth.T))):
                 message += ("\n  the right numbers, transposed: a gradient has the shape of "
                             "what it is taken with respect to")
-        raise CheckFailed(message, self.task.hint(slip))
+        self.fail(message, slip)
 
     def fail_shape(self, why, sizes):
         sizes_text = ", ".join(f"{n} = {v}" for n, v in sizes.items())
@@ -230,7 +232,12 @@ class Judge:
         slip = self.match_slip_after_shape_error()
         if slip:
             message += f"\n  classic mistake: {slip.mistake}"
-        raise CheckFailed(message, self.task.hint(slip))
+        self.fail(message, slip)
+
+    def fail(self, message, slip):
+        failure = CheckFailed(message, self.task.hint(slip))
+        failure.latex = self.understood(latex=True)  # for a typeset display in Jupyter
+        raise failure
 
     # -------------------------------------------------------------- naming the mistake
 
@@ -252,7 +259,7 @@ class Judge:
             bound = self.task.bind_indices(env, item.assignment)
             try:
                 value = evaluate(tree, bound, lenient=lenient)
-            except ShapeError:
+            except FormulaError:
                 return False
             if getattr(value, "shape", ()) != getattr(item.student, "shape", ()):
                 return False
@@ -275,6 +282,8 @@ class Judge:
     def match_slip_after_shape_error(self):
         """A shape error may still be a known slip: compare with broadcasting, or square sizes."""
         model = self.task.model
+        if self.task.indices:  # entries are scalars: no broadcasting, no square sizes to try
+            return None
         attempts = [(self.groups[0][2], self.groups[0][4], True)]
         if model.square:  # strictly at square sizes first: v^T*x is then an inner product
             env, free = model.environment(model.square, model.cases(model.square)[0])
@@ -283,7 +292,7 @@ class Judge:
         for env, points, lenient in attempts:
             try:
                 student = evaluate(self.tree, env, lenient=lenient)
-            except ShapeError:
+            except FormulaError:
                 continue
             item = _Item(0, {}, student, None)
             for slip, tree in self.slip_trees():
@@ -377,4 +386,11 @@ def _format(value, point):
 
 def judge(task, answer):
     """The Verdict for a right answer; CheckFailed, saying what is wrong, for any other."""
-    return Judge(task, answer)()
+    try:
+        return Judge(task, answer)()
+    except CheckFailed:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as error:
+        # SymPy may fail on odd input (an overflow, a function of a matrix): say so, no traceback
+        raise CheckFailed(f"{task.check_name}: could not check your formula "
+                          f"({type(error).__name__}: {error})", task.hint()) from None

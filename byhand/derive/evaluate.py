@@ -18,14 +18,23 @@ import sympy
 from sympy import ImmutableMatrix
 
 FUNCTIONS = {  # name -> allowed numbers of arguments
-    "exp": (1,), "log": (1,), "ln": (1,), "sqrt": (1,), "tanh": (1,), "cosh": (1,),
+    "exp": (1,), "log": (1,), "ln": (1,), "sqrt": (1,), "tanh": (1,), "cosh": (1,), "sinh": (1,),
     "sin": (1,), "cos": (1,), "abs": (1,), "sigma": (1,), "sigmoid": (1,), "relu": (1,),
     "step": (1,), "heaviside": (1,), "max": (2,), "diag": (1,), "sum": (1, 2), "ones": (1,),
     "eye": (1,), "transpose": (1,), "hadamard": (2,),
 }
 
 
-class ShapeError(Exception):
+CONSTANTS = {"e": sympy.E, "pi": sympy.pi}  # usable unless a task has a symbol of that name
+MAX_EXPONENT = 64
+MAX_NUMBER = 1e12
+
+
+class FormulaError(Exception):
+    """A formula that cannot be used as it stands (the message says why)."""
+
+
+class ShapeError(FormulaError):
     """A formula whose shapes do not fit (the message says which)."""
 
 
@@ -60,7 +69,8 @@ def relu(x):
 
 ELEMENTWISE = {
     "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
-    "tanh": sympy.tanh, "cosh": sympy.cosh, "sin": sympy.sin, "cos": sympy.cos,
+    "tanh": sympy.tanh, "cosh": sympy.cosh, "sinh": sympy.sinh, "sin": sympy.sin,
+    "cos": sympy.cos,
     "abs": sympy.Abs, "sigma": sigmoid, "sigmoid": sigmoid,
     "relu": relu, "step": lambda x: compare(sympy.Gt, x, 0),
     "heaviside": lambda x: compare(sympy.Gt, x, 0),
@@ -138,10 +148,15 @@ class Evaluator:
 
     # leaves
     def op_number(self, node):
-        return sympy.Rational(node.args[0])
+        value = sympy.Rational(node.args[0])
+        if abs(value) > MAX_NUMBER:
+            raise FormulaError(f"the number {node.args[0]} is too large (at most {MAX_NUMBER:g} "
+                               "here)")
+        return value
 
     def op_name(self, node):
-        return self.env[node.args[0]]
+        name = node.args[0]
+        return self.env[name] if name in self.env else CONSTANTS[name]
 
     def op_delta(self, node):
         a, b = node.args
@@ -197,6 +212,9 @@ class Evaluator:
         base, exponent = self(node.args[0]), self(node.args[1])
         if is_matrix(exponent):
             raise ShapeError("an exponent must be a number, not " + describe_shape(exponent))
+        if exponent.is_number and abs(exponent) > MAX_EXPONENT:  # (a + b)^100000 would never end
+            raise FormulaError(f"the exponent {exponent} is too large (at most {MAX_EXPONENT} "
+                               "here)")
         if is_matrix(base) and 1 not in base.shape:
             raise ShapeError(f"the power of {describe_shape(base)} is ambiguous: write M*M "
                              "for a matrix product or hadamard(M, M) entry by entry")

@@ -28,7 +28,8 @@ NICE_POSITIVE = [Rational(1, 2), Rational(2), Rational(3, 10), Rational(3, 2), R
                  Rational(4, 5), Rational(5, 2), Rational(1, 5)]
 NICE_UNIT = [Rational(1, 5), Rational(3, 5), Rational(9, 10), Rational(3, 10), Rational(1, 2),
              Rational(7, 10)]
-MAX_CASES = 8  # mask and sign patterns decided symbolically per size
+MAX_CASES = 8  # every mask or sign pattern up to 2^3 of them; beyond that, SPREAD_CASES
+SPREAD_CASES = 4  # alternating, its complement (every entry takes both values) and two random
 
 
 NICE_SIMPLEX = {2: "1/4 3/4", 3: "1/5 3/10 1/2", 4: "1/10 1/5 3/10 2/5",
@@ -80,7 +81,7 @@ class Model:
             alternating = tuple((k + 1) % 2 for k in range(total))
             flat = [alternating, tuple(1 - b for b in alternating)]
             rng = rng or random.Random(total)
-            while len(flat) < MAX_CASES:
+            while len(flat) < SPREAD_CASES:
                 flat.append(tuple(rng.randint(0, 1) for _ in range(total)))
         cases = []
         for bits in flat:

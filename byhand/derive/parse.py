@@ -141,8 +141,9 @@ class Node:
 class Grammar:
     """What a task lets a formula contain: its symbols, and the functions with their arities."""
 
-    def __init__(self, symbols, functions, bare_functions=(), indices=()):
+    def __init__(self, symbols, functions, bare_functions=(), indices=(), documented=()):
         self.symbols = set(symbols)
+        self.documented = list(documented) or sorted(self.symbols)  # listed in messages
         self.functions = dict(functions)  # name -> number of arguments (a tuple of allowed counts)
         self.bare_functions = set(bare_functions)  # function names that may stand alone (sigma)
         self.indices = tuple(indices)  # the free indices of an index-level task, e.g. ("i", "j")
@@ -299,9 +300,13 @@ class _Parser:
 
 
 def unknown_name(word, grammar):
-    symbols = ", ".join(sorted(grammar.symbols))
+    symbols = ", ".join(grammar.documented)
     base, _, index = word.partition("_")
-    if index and any(s.startswith(base + "_") for s in grammar.symbols):
-        return (f"unknown name '{word}': this task uses the indices i and j only "
-                f"(its symbols: {symbols})")
+    entries = sorted(s for s in grammar.symbols if s.startswith(base + "_"))
+    if entries and not index:
+        return (f"'{word}' is a whole vector, and this task asks for single entries: write "
+                f"{' and '.join(entries)}")
+    if entries:
+        return (f"unknown name '{word}': this task's indices are "
+                f"{' and '.join(grammar.indices)} (its symbols: {symbols})")
     return f"unknown name '{word}': this task's symbols are {symbols}"

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .evaluate import FUNCTIONS
+from .evaluate import CONSTANTS, FUNCTIONS
 from .parse import Grammar, parse
 
 CHAPTER_LABELS = {1: "ch-jacobians", 2: "ch-logsumexp", 3: "ch-softmax", 4: "ch-log-softmax",
@@ -66,7 +66,9 @@ class Task:
             if self.indices:
                 names |= {f"{f}_{i}" for f in self.families for i in self.indices}
                 names |= {"delta_" + a + b for a in self.indices for b in self.indices}
-            self._grammar = Grammar(names, FUNCTIONS, self.bare_functions, self.indices)
+            names |= set(CONSTANTS)  # e and pi, unless the task binds the name itself
+            self._grammar = Grammar(names, FUNCTIONS, self.bare_functions, self.indices,
+                                    documented=list(self.symbols))
         return self._grammar
 
     def parse(self, text):
@@ -101,7 +103,9 @@ class Task:
                  f"Symbols you may use — {symbols}."]
         if self.indices:
             lines.append("Write the Kronecker delta as `delta_ij` or `delta(i, j)`.")
-        lines += ["", f"Check it with `check.{self.check_name}(answer)`, where `answer` is a "
-                      "string such as `\"...\"` (`^` or `**` for powers, `^T` for a transpose) "
-                      "or a SymPy expression."]
+        lines += ["", f"Check it with `check.{self.check_name}(answer)`. Write `answer` as "
+                      "a string of plain math: `*` or a space for products, `^` or `**` for "
+                      "powers, `^T` for a transpose, functions such as `exp`, `log`, `diag(v)`, "
+                      "`ones(N)`, `sum(M, 0)`, Greek letters spelled out (`sigma`, `delta`); "
+                      "or give a SymPy expression."]
         return "\n".join(lines)
