@@ -9,8 +9,10 @@ SymPy's own differentiation of each task's definition (tests/test_derive_referen
 
 import ast
 import builtins
+import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -238,3 +240,58 @@ def test_the_checker_imports_only_the_standard_library_sympy_and_mpmath():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip().endswith("[]"), result.stdout
+
+
+# ---------------------------------------------------------------- verdicts and display
+
+def test_an_equivalence_sympy_cannot_decide_passes_on_numbers_and_says_so(capsys):
+    # sqrt(s_3^2) = s_3 needs s_3 = 1 - s_1 - s_2 > 0, which SymPy's assumptions cannot derive
+    derive.derive_softmax_jacobian_entry("sqrt(s_i^2)*(delta_ij - s_j)")
+    line = capsys.readouterr().out
+    assert "SymPy could not reduce the difference to 0" in line, line
+    assert "equal to 30 digits at " in line, line
+
+
+def test_formulas_that_would_never_finish_are_refused():
+    task = derive.tasks.BY_NAME["softmax_jacobian_entry"]
+    with pytest.raises(CheckFailed, match="the exponent 100000 is too large"):
+        judge(task, "(s_i + s_j)^100000")
+    with pytest.raises(CheckFailed, match="the number 1e100 is too large"):
+        judge(task, "1e100*s_i")
+
+
+def well_formed(latex):
+    depth = 0
+    for c in latex:
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    # a double superscript (x^{a}^{b}) is an error in LaTeX
+    return depth == 0 and not re.search(r"\^\{[^{}]*\}\^", latex)
+
+
+def test_the_understood_formula_is_well_formed_latex():
+    for task, form in RIGHT:
+        latex = judge(task, form).latex
+        assert well_formed(latex), (task.name, form, latex)
+    for task, slip in SLIPS:
+        with pytest.raises(CheckFailed) as failure:
+            judge(task, slip.answer)
+        assert well_formed(failure.value.latex), (task.name, slip.answer, failure.value.latex)
+
+
+def test_in_jupyter_the_formula_is_typeset(monkeypatch, capsys):
+    shown = []
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: object()
+    display = types.ModuleType("IPython.display")
+    display.Math = lambda latex: ("Math", latex)
+    display.display = shown.append
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+    derive.derive_softmax_vjp("s*(v - s^T*v)")
+    assert shown == [("Math", r"J^\top v = \frac{\partial L}{\partial x} = "
+                              r"s \odot \left(v - s^{\top} \, v\right)")]
+    with pytest.raises(CheckFailed):
+        derive.derive_softmax_vjp("s*(1 - s)*v")
+    assert shown[-1] == ("Math", r"\text{understood as: } s \odot \left(1 - s\right) \odot v")

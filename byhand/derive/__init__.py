@@ -30,7 +30,7 @@ def _show(verdict, task):
            f"equal to 30 digits at {verdict.points} points; SymPy could not reduce the "
            "difference to 0")
     print(f"✓ {task.check_name}: {verdict.text} is {task.asks} ({how})")
-    _typeset(f"{task.asks_latex} = {verdict.latex}")
+    _typeset(f"{task.quantity_latex} = {verdict.latex}")
 
 
 def _typeset(latex):

@@ -53,7 +53,9 @@ def render(node, latex=False, trace=None, names=None):
         elif op == "call":
             name, *arguments = args
             inner = ", ".join(go(a) for a in arguments)
-            if latex:
+            if latex and name == "ones":
+                text = r"\mathbf{1}_{" + inner + "}"
+            elif latex:
                 head = {"sigma": r"\sigma", "sigmoid": r"\sigma", "ln": r"\ln",
                         "log": r"\log", "exp": r"\exp", "tanh": r"\tanh",
                         "diag": r"\operatorname{diag}", "ones": r"\mathbf{1}"}.get(
@@ -64,10 +66,10 @@ def render(node, latex=False, trace=None, names=None):
         elif op == "neg":
             text = "-" + go(args[0], PRECEDENCE["neg"])
         elif op == "T":
-            base = go(args[0], PRECEDENCE["T"])
+            base = _brace(go(args[0], PRECEDENCE["T"]), latex)
             text = base + (r"^{\top}" if latex else "ᵀ")
         elif op == "^":
-            base = go(args[0], PRECEDENCE["^"] + 1)  # x^(y^z) is grouped to the right
+            base = _brace(go(args[0], PRECEDENCE["^"] + 1), latex)  # x^(y^z) groups right
             exponent = go(args[1]) if latex else go(args[1], PRECEDENCE["^"])
             text = base + ("^{" + exponent + "}" if latex else "^" + exponent)
         elif op == "/" and latex:
@@ -75,7 +77,7 @@ def render(node, latex=False, trace=None, names=None):
             return text
         else:
             level = PRECEDENCE[op]
-            left = go(args[0], level)
+            left = go(args[0], level + _mixed(node, args[0], trace))
             right_side = go(args[1], level, right=True)
             symbol = _binary_symbol(op, trace.get(id(node)), latex)
             text = left + symbol + right_side
@@ -85,6 +87,23 @@ def render(node, latex=False, trace=None, names=None):
         return text
 
     return go(node)
+
+
+def _brace(base, latex):
+    """H^{2} transposed is {H^{2}}^{\\top}: LaTeX refuses a double superscript."""
+    return "{" + base + "}" if latex and "^" in base and not base.endswith(r"\right)") else base
+
+
+def _reading(node, trace):
+    if node.op == "*":
+        return trace.get(id(node), "scalar")
+    return {"@": "matmul", "⊙": "hadamard"}.get(node.op)
+
+
+def _mixed(parent, child, trace):
+    """1 if a product inside a product of another kind needs parentheses: (m ⊙ g) xᵀ."""
+    readings = {_reading(parent, trace), _reading(child, trace)}
+    return int(None not in readings and readings == {"matmul", "hadamard"})
 
 
 def _binary_symbol(op, reading, latex):

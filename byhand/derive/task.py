@@ -1,5 +1,6 @@
 """What a derivation task is: what to derive, in which symbols, the answer, and the known slips."""
 
+import re
 from dataclasses import dataclass, field
 
 import sympy
@@ -43,6 +44,11 @@ class Task:
     @property
     def check_name(self):
         return "derive_" + self.name
+
+    @property
+    def quantity_latex(self):
+        """The quantity alone, without its conditions: what "= <formula>" may follow."""
+        return re.split(r",\\ |\\ \\text\{", self.asks_latex)[0]
 
     @property
     def short(self):
