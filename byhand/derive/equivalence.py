@@ -30,6 +30,7 @@ from byhand.failure import CheckFailed
 
 from .evaluate import FormulaError, ShapeError, describe_shape, evaluate, is_matrix
 from .show import render
+from .sympy_input import to_text
 
 DIGITS = 30
 TOLERANCE = sympy.Float("1e-20", DIGITS)
@@ -97,7 +98,6 @@ def as_text(answer):
     if isinstance(answer, str):
         return answer
     if isinstance(answer, (sympy.Basic, sympy.MatrixBase)):
-        from .sympy_input import to_text
         return to_text(answer)
     if isinstance(answer, (int, float)):
         return repr(answer)
@@ -116,7 +116,7 @@ class Judge:
         tree = self.task.parse(text)
         self.tree, self.trace = tree, {}
         self.groups = self.build_groups()
-        items = self.evaluate(tree, strict=True)
+        items = self.evaluate(tree)
         agreed = self.compare_numbers(items)
         deadline = time.perf_counter() + SYMBOLIC_SECONDS
         symbolic = all(time.perf_counter() < deadline and vanishes(s - t) for item in items
@@ -135,7 +135,7 @@ class Judge:
             groups.append((sizes, case, env, free, model.points(env, free, count, self.rng)))
         return groups
 
-    def evaluate(self, tree, strict=True):
+    def evaluate(self, tree):
         """One _Item per group and index assignment; ShapeError becomes a failure message."""
         items = []
         for g, (sizes, case, env, free, points) in enumerate(self.groups):
@@ -205,8 +205,8 @@ class Judge:
             got = _short(yours)
         message = (f"{self.head()}\n  counterexample: at {at}{where}:\n"
                    f"    {entry}your formula gives {got}, the right value is {_short(right)}")
-        slip = self.match_slip(items, k)
-        diagnosis = slip.mistake if slip else self.diagnose(items, k)
+        slip = self.match_slip(items)
+        diagnosis = slip.mistake if slip else self.diagnose(items)
         if diagnosis:
             message += f"\n  {'classic mistake: ' if slip else ''}{diagnosis}"
         self.fail(message, slip)
@@ -245,7 +245,7 @@ class Judge:
         for slip in self.task.slips:
             yield slip, self.task.parse(slip.answer)
 
-    def match_slip(self, items, k_first):
+    def match_slip(self, items):
         """The first slip whose values equal the student's at every point of every group."""
         for slip, tree in self.slip_trees():
             if all(self._agrees(tree, [item for item in items if item.group == g],
@@ -319,7 +319,7 @@ class Judge:
                         return None
         return found
 
-    def diagnose(self, items, k):
+    def diagnose(self, items):
         """Mistakes any task can have: a flipped sign, a transpose, one case of i = j right."""
         first = [item for item in items if item.group == 0]
         points = self.groups[0][4]

@@ -28,6 +28,7 @@ NICE_POSITIVE = [Rational(1, 2), Rational(2), Rational(3, 10), Rational(3, 2), R
                  Rational(4, 5), Rational(5, 2), Rational(1, 5)]
 NICE_UNIT = [Rational(1, 5), Rational(3, 5), Rational(9, 10), Rational(3, 10), Rational(1, 2),
              Rational(7, 10)]
+NICE = {"real": NICE_REAL, "positive": NICE_POSITIVE, "unit": NICE_UNIT}
 MAX_CASES = 8  # every mask or sign pattern up to 2^3 of them; beyond that, SPREAD_CASES
 SPREAD_CASES = 4  # alternating, its complement (every entry takes both values) and two random
 
@@ -118,7 +119,8 @@ class Model:
                         continue
                     assumptions = {"real": True} if domain == "real" else {"positive": True}
                     symbol = sympy.Symbol(label, **assumptions)
-                    free.append((symbol, domain if domain != "simplex" else ("simplex", variable.name)))
+                    kind = ("simplex", variable.name) if domain == "simplex" else domain
+                    free.append((symbol, kind))
                     entries[i][j] = symbol
             if variable.domain == "simplex":  # constraint: each probability vector sums to 1
                 if cols == 1:
@@ -148,7 +150,7 @@ class Model:
                     simplex_rows.setdefault(domain[1], []).append(symbol)
                     continue
                 if k == 0:
-                    table = {"real": NICE_REAL, "positive": NICE_POSITIVE, "unit": NICE_UNIT}[domain]
+                    table = NICE[domain]
                     point[symbol] = table[n % len(table)]
                 elif domain == "real":
                     point[symbol] = _float(rng.uniform(-2, 2))

@@ -35,7 +35,8 @@ VJP = "1.3 'Vector-Jacobian products'"
 
 task(name="vjp_linear_input", chapter=1, section=VJP,
      asks="∂L/∂x for y = W x, with upstream gradient v = ∂L/∂y",
-     asks_latex=r"\frac{\partial L}{\partial x}\ \text{for}\ y = Wx,\ v = \frac{\partial L}{\partial y}",
+     asks_latex=r"\frac{\partial L}{\partial x}\ \text{for}\ y = Wx,\ "
+                r"v = \frac{\partial L}{\partial y}",
      symbols={"W": "the m×n weight matrix", "x": "the input (n)",
               "v": "the upstream gradient ∂L/∂y (m)"},
      model=Model([V("W", ("m", "n")), V("x", ("n",)), V("v", ("m",))],
@@ -52,7 +53,8 @@ task(name="vjp_linear_input", chapter=1, section=VJP,
 
 task(name="vjp_linear_weight", chapter=1, section=VJP,
      asks="∂L/∂W for y = W x, with upstream gradient v = ∂L/∂y",
-     asks_latex=r"\frac{\partial L}{\partial W}\ \text{for}\ y = Wx,\ v = \frac{\partial L}{\partial y}",
+     asks_latex=r"\frac{\partial L}{\partial W}\ \text{for}\ y = Wx,\ "
+                r"v = \frac{\partial L}{\partial y}",
      symbols={"W": "the m×n weight matrix", "x": "the input (n)",
               "v": "the upstream gradient ∂L/∂y (m)"},
      model=Model([V("W", ("m", "n")), V("x", ("n",)), V("v", ("m",))],
@@ -67,14 +69,16 @@ task(name="vjp_linear_weight", chapter=1, section=VJP,
                           "weights"),
             Slip("W*x", "that is the forward value y = W x; the weight gradient is v xᵀ")])
 
-task(name="chain_rule_jacobian", chapter=1, section="1.2 'The chain rule is a product of Jacobians'",
+task(name="chain_rule_jacobian", chapter=1,
+     section="1.2 'The chain rule is a product of Jacobians'",
      asks="the Jacobian of g∘f at x, from J_f (at x) and J_g (at f(x))",
      asks_latex=r"J_{g\circ f}(x)",
      symbols={"Jf": "J_f(x), m×n", "Jg": "J_g(f(x)), p×m"},
      model=Model([V("Jf", ("m", "n")), V("Jg", ("p", "m"))],
                  sizes=[{"n": 2, "m": 3, "p": 4}, {"n": 4, "m": 2, "p": 3}],
                  square={"n": 3, "m": 3, "p": 3}),
-     reference="Jg*Jf", also_right=["Jg @ Jf", "(Jf^T*Jg^T)^T", "transpose(transpose(Jf)*transpose(Jg))"],
+     reference="Jg*Jf",
+     also_right=["Jg @ Jf", "(Jf^T*Jg^T)^T", "transpose(transpose(Jf)*transpose(Jg))"],
      latex_names={"Jf": "J_f", "Jg": "J_g"},
      slips=[Slip("Jf*Jg", "the wrong order: the last function applied stands leftmost, "
                           "J_g J_f (p×m times m×n)"),
@@ -124,7 +128,8 @@ task(name="logsumexp_gradient", chapter=2, section=LSE_DERIVATIVE,
 
 task(name="logsumexp_shift", chapter=2, section="2.3 'The shift identity'",
      asks="LSE(x + c·1) (c added to each of the N entries), in terms of L = LSE(x) and c",
-     asks_latex=r"\operatorname{LSE}(x + c\mathbf{1})\ \text{in terms of}\ L = \operatorname{LSE}(x)",
+     asks_latex=r"\operatorname{LSE}(x + c\mathbf{1})\ \text{in terms of}\ "
+                r"L = \operatorname{LSE}(x)",
      symbols={"L": "LSE(x)", "c": "the shift", "N": "the number of entries"},
      model=Model([V("L"), V("c")], sizes=[{"N": 3}, {"N": 5}], shown=["L", "c"]),
      reference="L + c", also_right=["c + L", "log(exp(L)*exp(c))", "log(exp(L + c))"],
@@ -211,7 +216,8 @@ task(name="log_softmax_jacobian_entry", chapter=4, section="4.5 'The Jacobian'",
      model=Model([V("s", ("K",), "simplex")], sizes=K_SIZES),
      indices=("i", "j"), index_size="K", families=("s",),
      reference="delta_ij - s_j",
-     also_right=["delta(i, j) - s_j", "-(s_j - delta_ij)", "delta_ij*(1 - s_j) - (1 - delta_ij)*s_j"],
+     also_right=["delta(i, j) - s_j", "-(s_j - delta_ij)",
+                 "delta_ij*(1 - s_j) - (1 - delta_ij)*s_j"],
      slips=[Slip("delta_ij - s_i", "indices swapped: the derivative of LSE with respect to x_j "
                                    "is s_j, the same in every row i (J = I − 1sᵀ is not "
                                    "symmetric)"),
@@ -317,7 +323,8 @@ LINEAR = dict(
                 square={"N": 3, "D": 3, "H": 3}, shown=["X", "W", "dA"]))
 
 task(name="linear_dX", chapter=6, section=LINEAR_THEOREM,
-     asks="dX = ∂E/∂X for A = XW + 1bᵀ", asks_latex=r"\frac{\partial E}{\partial X},\ A = XW + \mathbf{1}b^\top",
+     asks="dX = ∂E/∂X for A = XW + 1bᵀ",
+     asks_latex=r"\frac{\partial E}{\partial X},\ A = XW + \mathbf{1}b^\top",
      reference="dA*W^T", also_right=["dA @ W^T", "(W*dA^T)^T", "transpose(W*transpose(dA))"],
      slips=[Slip("dA*W", "the missing transpose: Σ_j dA_kj W_lj sums W's second index, so W "
                          "enters as Wᵀ", LINEAR_MISTAKES),
@@ -326,12 +333,15 @@ task(name="linear_dX", chapter=6, section=LINEAR_THEOREM,
             Slip("W^T*dA", "the factors in the wrong order: (N×H)(H×D) can only be dA Wᵀ",
                  LINEAR_MISTAKES),
             Slip("X^T*dA", "that is dW, the weight gradient"),
+            Slip("W*dA^T", "the upstream gradient transposed (dA is ∂E/∂A entry by entry, "
+                           "N×H, never transposed): the result comes out D×N", LINEAR_MISTAKES),
             Slip("dA*W^T/N", "divided by N in the layer: a mean loss puts its 1/N into dA "
                              "already", LINEAR_MISTAKES)],
      **LINEAR)
 
 task(name="linear_dW", chapter=6, section=LINEAR_THEOREM,
-     asks="dW = ∂E/∂W for A = XW + 1bᵀ", asks_latex=r"\frac{\partial E}{\partial W},\ A = XW + \mathbf{1}b^\top",
+     asks="dW = ∂E/∂W for A = XW + 1bᵀ",
+     asks_latex=r"\frac{\partial E}{\partial W},\ A = XW + \mathbf{1}b^\top",
      reference="X^T*dA", also_right=["X^T @ dA", "(dA^T*X)^T", "transpose(X)*dA"],
      slips=[Slip("dA*X^T", "the math convention's order copied: for (D×H) the product must be "
                            "(D×N)(N×H), Xᵀ dA", LINEAR_MISTAKES),
@@ -340,13 +350,16 @@ task(name="linear_dW", chapter=6, section=LINEAR_THEOREM,
             Slip("X^T*dA/N", "divided by N in the layer: a mean loss puts its 1/N into dA "
                              "already", LINEAR_MISTAKES),
             Slip("dA^T*X/N", "transposed and divided by N", LINEAR_MISTAKES),
-            Slip("dA*W^T", "that is dX, the input gradient")],
+            Slip("dA*W^T", "that is dX, the input gradient"),
+            Slip("X^T*dA^T", "the upstream gradient transposed: dA is ∂E/∂A entry by entry, "
+                             "N×H, never transposed", LINEAR_MISTAKES)],
      **LINEAR)
 
 task(name="linear_db", chapter=6, section=LINEAR_THEOREM,
      asks="db = ∂E/∂b for A = XW + 1bᵀ (a column of H)",
      asks_latex=r"\frac{\partial E}{\partial b},\ A = XW + \mathbf{1}b^\top",
-     reference="dA^T*ones(N)", also_right=["sum(dA, 0)", "transpose(dA) @ ones(N)", "(ones(N)^T*dA)^T"],
+     reference="dA^T*ones(N)",
+     also_right=["sum(dA, 0)", "transpose(dA) @ ones(N)", "(ones(N)^T*dA)^T"],
      slips=[Slip("ones(N)^T*dA", "the right numbers as a row, 1×H: a gradient has the shape of "
                                  "b, a vector of H", LINEAR_MISTAKES),
             Slip("dA", "not summed: one bias gradient per example, N×H; b is shared by all N "
@@ -383,7 +396,8 @@ task(name="sigmoid_derivative", chapter=7, section="7.4 'sigmoid: σ(1 − σ)'"
 
 task(name="tanh_backward", chapter=7, section="7.3 'tanh: 1 − tanh² of the output'",
      asks="dx = ∂L/∂x for t = tanh(x), given dout = ∂L/∂t and the cached output t",
-     asks_latex=r"\frac{\partial L}{\partial x},\ t = \tanh x,\ \mathrm{dout} = \frac{\partial L}{\partial t}",
+     asks_latex=r"\frac{\partial L}{\partial x},\ t = \tanh x,\ "
+                r"\mathrm{dout} = \frac{\partial L}{\partial t}",
      symbols={"dout": "the upstream gradient ∂L/∂t", "t": "the cached output tanh(x)",
               "x": "the input"},
      model=Model([V("x"), V("dout")], sizes=SCALAR,
