@@ -4,13 +4,25 @@
 
 RIGHT holds (task, candidate) pairs that must pass, printing the task's one success line;
 WRONG holds (task, candidate, words) triples that must fail with a CheckFailed whose message
-contains `words`, shows the input or a hint, and (given `chapter`) names the chapter to reread.
+contains `words`, shows the input or a hint, (given `chapter`) names the chapter to reread, and
+is short (assert_short).
 """
 
 import numpy as np
 import pytest
 
 from byhand.check import CheckFailed
+
+# A message must fit on one screen under the check cell: 8 lines of the ~100 characters a
+# notebook shows per line. The longest catalogued message measured 538 characters and 5 lines
+# (1,438 characters and 18 lines before inputs were summarized instead of printed with repr).
+MAX_LINES, MAX_CHARS = 8, 800
+
+
+def assert_short(message):
+    lines = message.splitlines()
+    assert len(lines) <= MAX_LINES and len(message) <= MAX_CHARS, (
+        f"{len(lines)} lines, {len(message)} characters:\n{message}")
 
 
 def catalogue(right, wrong, chapter=None):
@@ -28,6 +40,7 @@ def catalogue(right, wrong, chapter=None):
             task(candidate)
         message = str(failure.value)
         assert words in message, message
+        assert_short(message)
         assert "\n  input: " in message or "Hint:" in message, message
         if chapter is not None:
             assert f"chapter {chapter}" in message, message

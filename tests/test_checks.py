@@ -96,7 +96,10 @@ WRONG = [
     # vjp_two_layers
     (check.vjp_two_layers, lambda W, x, v: W.T @ v, "go back through tanh"),
     (check.vjp_two_layers, lambda W, x, v: (W.T @ v) * np.tanh(x), "wrong value"),
-    (check.vjp_two_layers, lambda W, x, v: W.T @ (v * (1 - np.tanh(W @ x) ** 2)), "wrong value"),
+    (check.vjp_two_layers, lambda W, x, v: W.T @ (v * (1 - np.tanh(W @ x) ** 2)),
+     "tanh' evaluated at W x"),
+    (check.vjp_two_layers, lambda W, x, v: (W.T @ v) * (1 - np.tanh(W @ x) ** 2),
+     "tanh' evaluated at W x"),
 ]
 
 
@@ -124,6 +127,30 @@ def lse_rows_nan_on_empty(X):
     return (m + np.log(np.sum(np.exp(X - m), axis=1, keepdims=True)))[:, 0]
 
 
+def lse_masked_plain(X):  # the solution's way: exp of entries far below the max underflows to 0
+    m = np.max(X, axis=1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return (m + np.log(np.sum(np.exp(X - m), axis=1, keepdims=True)))[:, 0]
+
+
+def lse_rows_mean_shift(X):  # the source notes: "max vs min vs mean makes little difference"
+    m = X.mean(axis=1, keepdims=True)
+    return (m + np.log(np.sum(np.exp(X - m), axis=1, keepdims=True)))[:, 0]
+
+
+def lse_masked_mean_of_finite(X):  # a mean shift over the unmasked entries
+    finite = np.isfinite(X)
+    count = np.maximum(finite.sum(axis=1, keepdims=True), 1)
+    m = (np.where(finite, X, 0).sum(axis=1, keepdims=True) / count).astype(X.dtype)
+    with np.errstate(divide="ignore"):
+        return (m + np.log(np.sum(np.exp(X - m), axis=1, keepdims=True)))[:, 0]
+
+
+def softmax_mean_shift(X):
+    return np.exp(X - lse_rows_mean_shift(X)[:, None])
+
+
 def lse_vector_in_place(x):
     m = x.max()
     x -= m
@@ -144,6 +171,7 @@ RIGHT += [
     (check.logsumexp_rows, lambda X: scipy.special.logsumexp(X, axis=1).astype(X.dtype)),
     (check.logsumexp_masked, lambda X: logsumexp(X, axis=1)),
     (check.logsumexp_masked, lse_rows_by_loop),
+    (check.logsumexp_masked, lse_masked_plain),    # underflows to 0, and that is no mistake
     (check.softmax_via_logsumexp, lambda X: np.exp(X - logsumexp(X, keepdims=True))),
     (check.softmax_via_logsumexp, softmax_max_shift),
     (check.softmax_via_logsumexp, lambda X: scipy.special.softmax(X, axis=-1).astype(X.dtype)),
@@ -167,16 +195,19 @@ WRONG += [
     (check.logsumexp_rows, lambda X: logsumexp(X, axis=0), "axis=1"),
     (check.logsumexp_rows, lambda X: logsumexp(X, axis=1, keepdims=True), "without the kept axis"),
     (check.logsumexp_rows, lambda X: np.log(np.sum(np.exp(X), axis=1)), "overflow"),
+    (check.logsumexp_rows, lse_rows_mean_shift, "a mean shift overflows"),
     # logsumexp_masked
     (check.logsumexp_masked, lse_rows_nan_on_empty, "-inf - (-inf) = NaN"),
     (check.logsumexp_masked, lambda X: np.nan_to_num(logsumexp(X, axis=1), neginf=0.0),
      "wrong value"),
     (check.logsumexp_masked, lambda X: logsumexp(np.where(np.isinf(X), 0.0, X), axis=1),
      "wrong value"),
+    (check.logsumexp_masked, lse_masked_mean_of_finite, "a mean shift overflows"),
     # softmax_via_logsumexp
     (check.softmax_via_logsumexp, lambda X: np.exp(X) / np.exp(X).sum(axis=-1, keepdims=True),
      "NaN"),
     (check.softmax_via_logsumexp, lambda X: np.exp(X - logsumexp(X.ravel())), "wrong value"),
+    (check.softmax_via_logsumexp, softmax_mean_shift, "a mean shift overflows"),
     (check.softmax_via_logsumexp, lambda X: np.exp(X - logsumexp(X, axis=0, keepdims=True)),
      "wrong value"),
 ]

@@ -52,6 +52,11 @@ def sigmoid_silenced_other(x):
         return np.exp(x) / (1 + np.exp(x))
 
 
+def sigmoid_vjp_positive_exponent(dout, out):  # z recovered, then e^z / (1 + e^-z)^2
+    z = np.log(out / (1 - out))
+    return dout * np.exp(z) / (1 + np.exp(-z)) ** 2
+
+
 def sigmoid_in_place(x):
     np.negative(np.abs(x), out=x)  # overwrites the caller's array
     return sigmoid(x)
@@ -115,7 +120,8 @@ WRONG = [
      "using the input"),
     (check.sigmoid_vjp, lambda dout, out: dout * (1 - out), "the factor sigma is missing"),
     (check.sigmoid_vjp, lambda dout, out: dout * np.exp(out) / (1 + np.exp(-out)) ** 2,
-     "gradient check"),
+     "sigma' written as e^z / (1 + e^-z)^2"),
+    (check.sigmoid_vjp, sigmoid_vjp_positive_exponent, "sigma' written as e^z / (1 + e^-z)^2"),
     (check.sigmoid_vjp, lambda dout, out: dout * out, "the factor (1 - sigma) is missing"),
     (check.sigmoid_vjp, lambda dout, out: out * (1 - out), "multiplies it by the upstream"),
     (check.sigmoid_vjp, lambda dout, out: -dout * out * (1 - out), "sign is flipped"),

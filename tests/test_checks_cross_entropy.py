@@ -151,6 +151,26 @@ def loss_per_example(X, y):
     return -logp[np.arange(len(y)), y]
 
 
+def loss_logits_as_probabilities(X, y):  # -log x_y: the logits taken for probabilities
+    return -np.mean(np.log(X[np.arange(len(y)), y]))
+
+
+def loss_mean_shift(X, y):  # the notes: "max vs min vs mean makes no difference"
+    z = X - X.mean(axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(len(y)), y])
+
+
+def grad_mean_shift(X, y):
+    e = np.exp(X - X.mean(axis=1, keepdims=True))
+    P = e / e.sum(axis=1, keepdims=True)
+    return (P - np.eye(X.shape[1], dtype=X.dtype)[y]) / len(y)
+
+
+def grad_eye_float64(X, y):  # right formula, but np.eye(K) is float64: float32 logits promoted
+    return (_softmax(X) - np.eye(X.shape[1])[y]) / len(y)
+
+
 def grad_seed_sign(X, y):  # the notes' (1/N)(Y - P)
     return -ce_grad_reference(X, y)
 
@@ -207,6 +227,9 @@ WRONG = [
     (check.softmax_ce_loss, loss_per_example, "return one number"),
     (check.softmax_ce_loss, lambda X, y: ce_loss_logsumexp(X, y).astype(np.float64), "dtype"),
     (check.softmax_ce_loss, lambda X, y: np.nan * ce_loss_logsumexp(X, y), "NaN"),
+    (check.softmax_ce_loss, loss_logits_as_probabilities,
+     "the cross-entropy of the logits themselves"),
+    (check.softmax_ce_loss, loss_mean_shift, "a mean shift overflows"),
     # softmax_ce_grad
     (check.softmax_ce_grad, grad_seed_sign, "wrong sign"),
     (check.softmax_ce_grad, grad_no_mean, "1/N of the batch mean is missing"),
@@ -219,6 +242,8 @@ WRONG = [
     (check.softmax_ce_grad, lambda X, y: grad_transposed(X, y) if len(y) != X.shape[1]
      else ce_grad_reference(X, y), "transposed"),
     (check.softmax_ce_grad, lambda X, y: np.nan * ce_grad_reference(X, y), "NaN"),
+    (check.softmax_ce_grad, grad_mean_shift, "shift the logits by their row max"),
+    (check.softmax_ce_grad, grad_eye_float64, "np.eye(K, dtype=logits.dtype)"),
     # smooth_labels
     (check.smooth_labels, lambda y, K, eps: np.eye(K)[y] + eps / K, "sum to 1 + eps"),
     (check.smooth_labels, lambda y, K, eps: (1 - eps) * np.eye(K)[y], "forgot to add eps / K"),

@@ -77,6 +77,11 @@ def nll_with_one_hot(logp, y):  # -sum(t * logp) / N with a one-hot t, avoiding 
     return -np.sum(np.where(t == 1, logp, 0.0)) / len(y)
 
 
+def log_softmax_rows_mean_shift(X):  # the notes: "max vs min vs mean makes no difference"
+    Z = X - X.mean(axis=1, keepdims=True)
+    return Z - np.log(np.sum(np.exp(Z), axis=1, keepdims=True))
+
+
 RIGHT = [
     (check.log_softmax_vector, log_softmax),
     (check.log_softmax_vector, vector_by_loop),
@@ -144,7 +149,10 @@ WRONG = [
     (check.log_softmax_vector, lambda x: -log_softmax(x), "flipped sign"),
     (check.log_softmax_vector, lambda x: log_softmax(x.astype(np.float64)), "wrong dtype"),
     (check.log_softmax_vector, lambda x: x - np.log(np.sum(np.exp(x))), "exp overflowed"),
+    (check.log_softmax_vector, lambda x: (x - x.mean()) - np.log(np.sum(np.exp(x - x.mean()))),
+     "a mean shift overflows"),
     # log_softmax_rows
+    (check.log_softmax_rows, log_softmax_rows_mean_shift, "a mean shift overflows"),
     (check.log_softmax_rows, lambda X: X - logsumexp(X, axis=1, keepdims=True),
      "like x - logsumexp(x)"),
     (check.log_softmax_rows, rows_global_max, "one shift for all rows"),

@@ -9,6 +9,7 @@ from byhand.check import CheckFailed
 from byhand.data import read_idx
 from byhand.nn import (linear_backward, linear_forward, relu_backward, relu_forward,
                        softmax_cross_entropy_backward, softmax_cross_entropy_forward)
+from catalogue import assert_short
 
 # ---------------------------------------------------------------- task 1: parse_idx
 
@@ -257,6 +258,52 @@ def step_plus(params, velocities, X, y, lr, momentum):   # gradient ascent
     return loss
 
 
+def step_loss_sign_flipped(params, velocities, X, y, lr, momentum):  # the loss +mean log p_y
+    loss, grads = gradients(params, X, y, upstream=-1.0)     # ... and its gradient
+    for p, v, g in zip(params, velocities, grads):
+        v *= momentum
+        v += g
+        p -= lr * v
+    return -loss
+
+
+def step_gradient_sign_flipped(params, velocities, X, y, lr, momentum):  # (t - p) / N
+    loss, grads = gradients(params, X, y, upstream=-1.0)
+    for p, v, g in zip(params, velocities, grads):
+        v *= momentum
+        v += g
+        p -= lr * v
+    return loss
+
+
+def step_classic_momentum(params, velocities, X, y, lr, momentum):  # v = mu v - lr g; p += v
+    loss, grads = gradients(params, X, y)
+    for p, v, g in zip(params, velocities, grads):
+        v *= momentum
+        v -= lr * g
+        p += v
+    return loss
+
+
+def step_no_relu_mask(params, velocities, X, y, lr, momentum):
+    """The backward pass goes straight through each ReLU, as if its Jacobian were I."""
+    Hs = [X]
+    for i in range(0, len(params), 2):
+        A = Hs[-1] @ params[i] + params[i + 1]
+        Hs.append(np.maximum(A, 0) if i + 2 < len(params) else A)
+    loss, ce = softmax_cross_entropy_forward(Hs[-1], y)
+    d = softmax_cross_entropy_backward(1.0, ce)
+    grads = [None] * len(params)
+    for i in reversed(range(0, len(params), 2)):
+        grads[i], grads[i + 1] = Hs[i // 2].T @ d, d.sum(axis=0)
+        d = d @ params[i].T                       # no (A > 0) mask
+    for p, v, g in zip(params, velocities, grads):
+        v *= momentum
+        v += g
+        p -= lr * v
+    return loss
+
+
 def step_loss_after(params, velocities, X, y, lr, momentum):
     step_right(params, velocities, X, y, lr, momentum)
     return gradients(params, X, y)[0]
@@ -360,10 +407,14 @@ WRONG = [
     (check.accuracy, lambda z, y: np.nan, "expected"),
     (check.train_step, step_copies, "params did not change"),
     (check.train_step, step_summed, "sum over the batch"),
-    (check.train_step, step_summed_gradient_only, "mean loss of the batch"),
-    (check.train_step, step_lr_in_velocity, "holds lr * v"),
-    (check.train_step, step_no_momentum, "not momentum * v + g"),
-    (check.train_step, step_plus, "is not p - lr * v"),
+    (check.train_step, step_summed_gradient_only, "N = 8 times too large"),
+    (check.train_step, step_lr_in_velocity, "holds lr * g"),
+    (check.train_step, step_no_momentum, "the momentum term momentum * v is missing"),
+    (check.train_step, step_plus, "moved uphill"),
+    (check.train_step, step_loss_sign_flipped, "the loss has the wrong sign"),
+    (check.train_step, step_gradient_sign_flipped, "the gradient has the wrong sign"),
+    (check.train_step, step_classic_momentum, "classic momentum form"),
+    (check.train_step, step_no_relu_mask, "mask is missing"),
     (check.train_step, step_loss_after, "computed before the update"),
     (check.train_step, step_nan, "is not p - lr * v"),
     (check.train_mlp, train_nothing, "below 97%"),
@@ -388,6 +439,7 @@ def test_wrong_answers_fail_naming_the_problem(task, candidate, fragment):
     with pytest.raises(CheckFailed) as failure:
         task(candidate)
     assert fragment in str(failure.value), str(failure.value)
+    assert_short(str(failure.value))
     assert "reread chapter 10" in str(failure.value) or "not implemented" in str(failure.value)
 
 
@@ -401,5 +453,5 @@ def test_a_training_that_is_too_slow_is_stopped(monkeypatch):
     import time
 
     monkeypatch.setattr(check.ch10_mnist, "TRAIN_SECONDS", 1)
-    with pytest.raises(CheckFailed, match="more than 1 s"):
+    with pytest.raises(CheckFailed, match="no answer within 1 s .*fewer epochs"):
         check.train_mlp(lambda X, y: time.sleep(5))

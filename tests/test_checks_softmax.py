@@ -68,6 +68,21 @@ def masked_with_where(X):
     return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
 
+def masked_mean_of_finite(X):  # a mean shift over the unmasked entries of each row
+    finite = np.isfinite(X)
+    count = np.maximum(finite.sum(axis=1, keepdims=True), 1)
+    m = (np.where(finite, X, 0).sum(axis=1, keepdims=True) / count).astype(X.dtype)
+    e = np.exp(X - m)
+    total = e.sum(axis=1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def temperature_mean_shift(X, T):
+    Z = X / X.dtype.type(T)
+    e = np.exp(Z - Z.mean(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def temperature_shift_first(X, T):  # shift by the max, then divide: (x - m)/T = x/T - m/T
     e = np.exp((X - X.max(axis=1, keepdims=True)) / X.dtype.type(T))
     return e / e.sum(axis=1, keepdims=True)
@@ -85,7 +100,7 @@ RIGHT = [
     (check.softmax_vjp, vjp_by_loop),
     (check.softmax_vjp, vjp_einsum),
     (check.softmax_masked, lambda X: np.nan_to_num(softmax(X, axis=1), nan=0.0)),
-    (check.softmax_masked, masked_with_where),
+    (check.softmax_masked, masked_with_where),   # exp(-746) underflows to 0: no mistake
     (check.softmax_temperature, lambda X, T: softmax(X / T, axis=1)),
     (check.softmax_temperature, temperature_shift_first),
     (check.softmax_temperature,
@@ -220,6 +235,8 @@ WRONG = [
     (check.softmax_masked, masked_minus_1e9, "came back uniform"),
     (check.softmax_masked, masked_zeros_for_masks, "masked entries (-inf) got a probability"),
     (check.softmax_masked, masked_with_warnings, "NumPy would warn"),
+    (check.softmax_masked, masked_mean_of_finite, "a mean shift overflows"),
+    (check.softmax_temperature, temperature_mean_shift, "overflows"),
     # softmax_temperature
     (check.softmax_temperature, lambda X, T: softmax(X * T, axis=1), "softmax(T * x)"),
     (check.softmax_temperature, lambda X, T: softmax(X, axis=1) / T, "divided the probabilities"),

@@ -133,5 +133,14 @@ def vjp_two_layers(candidate):
             raise CheckFailed(
                 "you stopped after the linear layer: the gradient still has to go back through "
                 f"tanh (multiply by 1 - tanh(x)^2)\n  input: {inputs}", HINT_VJP)
+        at_Wx = [W.T @ (v * (1 - np.tanh(W @ x) ** 2))]       # tanh' taken at W x, not at x
+        if m == n:
+            at_Wx.append((W.T @ v) * (1 - np.tanh(W @ x) ** 2))
+        if isinstance(got, np.ndarray) and got.shape == (n,) and any(
+                np.allclose(got, wrong) for wrong in at_Wx):
+            raise CheckFailed(
+                "tanh' evaluated at W x: in s = vᵀ W tanh(x), tanh acts on x, so its derivative "
+                "is 1 - h^2 with h = tanh(x), the tanh layer's own output; W x never goes "
+                f"through tanh\n  input: {inputs}", HINT_VJP)
         expect_array(got, expected, inputs=inputs, hint=HINT_VJP, rtol=1e-10, atol=1e-12)
     passed("vjp_two_layers", "reverse mode through tanh then W, no Jacobian built")

@@ -65,6 +65,10 @@ def logsumexp_rows(candidate):
         ("random rows", rng.normal(size=(4, 6))),
         ("rows at very different levels (one shift for all rows underflows some)",
          np.array([[0.0, 1.0, 2.0], [-2000.0, -2001.0, -1999.0], [3000.0, 2999.0, 2998.0]])),
+        ("a row from 700 down to -800 (a mean shift overflows: exp(700 - (-425)))",
+         np.array([[700.0, -800.0, -800.0, -800.0], [1.0, 2.0, 3.0, 4.0]])),
+        ("float32 rows spread over 140 (a mean shift overflows: exp(105) > float32's max)",
+         np.array([[60.0, -80.0, -80.0, -80.0], [1.0, 2.0, 3.0, 4.0]], dtype=np.float32)),
         ("a single row", rng.normal(size=(1, 5))),
         ("a single column", rng.normal(size=(5, 1))),
         ("float32 rows", (100 * rng.normal(size=(3, 4))).astype(np.float32)),
@@ -95,12 +99,22 @@ def logsumexp_masked(candidate):
          np.array([[0.0, 1.0, 2.0], [-np.inf, -np.inf, -np.inf]])),
         ("all rows -inf", np.full((2, 3), -np.inf)),
         ("float32 with a -inf row", np.array([[-np.inf] * 3, [1, 2, 3]], dtype=np.float32)),
+        ("a row from 700 down to -800 (a mean shift overflows), and an entry 746 below its "
+         "row's max (its exp underflows to 0, which is fine)",
+         np.array([[700.0, -800.0, -800.0, -800.0], [0.0, -745.0, -np.inf, 1.0]])),
     ]
     for name, X in cases:
-        with np.errstate(all="raise"):  # a correct solution triggers no floating-point warning
+        # A correct solution triggers no division by zero, invalid value or overflow. Underflow
+        # is no mistake: exp of an entry far below the row's max is 0, as it should be.
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
             try:
                 got = call(candidate, X, hint=HINT_EDGE)
             except CheckFailed as failure:
+                if "FloatingPointError: overflow" in failure.message:
+                    raise CheckFailed(
+                        f"on {name}: {failure.message.splitlines()[0]}; exp overflowed: shift "
+                        "each row by its max, the only shift that keeps every exponent <= 0",
+                        HINT_SHIFT) from None
                 if "FloatingPointError" in failure.message:
                     raise CheckFailed(
                         f"on {name}: {failure.message.splitlines()[0]}; NumPy would warn here: "
@@ -122,6 +136,10 @@ def softmax_via_logsumexp(candidate):
         ("large logits (exp(x) / sum(exp(x)) is inf / inf = NaN)",
          np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1002.0, -1001.0]])),
         ("float32 logits", (50 * rng.normal(size=(2, 4))).astype(np.float32)),
+        ("a row from 700 down to -800 (a mean shift overflows: exp(700 - (-425)))",
+         np.array([[700.0, -800.0, -800.0, -800.0], [1.0, 2.0, 3.0, 4.0]])),
+        ("float32 rows spread over 140 (a mean shift overflows: exp(105) > float32's max)",
+         np.array([[60.0, -80.0, -80.0, -80.0], [1.0, 2.0, 3.0, 4.0]], dtype=np.float32)),
     ]
     for name, X in cases:
         got = call(candidate, X, hint=HINT_TRICK)

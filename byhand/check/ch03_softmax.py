@@ -347,12 +347,22 @@ def softmax_masked(candidate):
         ("one survivor per row", np.array([[-inf, 5.0, -inf], [-1000.0, -inf, -inf]])),
         ("large logits with masks", np.array([[1000.0, -inf, 999.0], [-inf, -inf, -inf]])),
         ("float32 with a masked row", np.array([[-inf] * 3, [1, 2, 3]], dtype=np.float32)),
+        ("a row from 700 down to -800 (a mean shift overflows), and an entry 746 below its "
+         "row's max (its probability underflows to 0, which is fine)",
+         np.array([[700.0, -800.0, -800.0, -800.0], [0.0, -745.0, -inf, 1.0]])),
     ]
     for name, X in cases:
-        with np.errstate(all="raise"):  # a correct solution triggers no floating-point warning
+        # A correct solution triggers no division by zero, invalid value or overflow. Underflow
+        # is no mistake: exp of an entry far below the row's max is 0, as it should be.
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
             try:
                 got = call(candidate, X, hint=HINT_MASK)
             except CheckFailed as failure:
+                if "FloatingPointError: overflow" in failure.message:
+                    raise CheckFailed(
+                        f"on {name}: {failure.message.splitlines()[0]}; exp overflowed: shift "
+                        "each row by its max, the only shift that keeps every exponent <= 0",
+                        HINT_SHIFT) from None
                 if "FloatingPointError" in failure.message:
                     raise CheckFailed(
                         f"on {name}: {failure.message.splitlines()[0]}; NumPy would warn here: "

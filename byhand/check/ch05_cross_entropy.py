@@ -161,7 +161,8 @@ def _logit_cases():
         ("random float64 logits", rng.normal(size=(5, 4)) * 3, rng.integers(0, 4, 5)),
         ("random float32 logits", (rng.normal(size=(8, 6)) * 5).astype(np.float32),
          rng.integers(0, 6, 8)),
-        ("float32 logits of +-1e4 (naive softmax overflows, log(p) of an underflow is -inf)",
+        ("float32 logits of +-1e4 (a naive softmax or a mean shift overflows, log(p) of an "
+         "underflow is -inf)",
          extreme, np.array([1, 0, 1, 2, 0])),
         ("float64 logits of +-1e4, correct class the smallest",
          np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 5e3]]), np.array([2, 0])),
@@ -173,10 +174,17 @@ def _logit_cases():
     ]
 
 
+# Positive logits first: -log(logits[n, y]), the logits taken for probabilities, is finite here
+# and can be named; on negative logits it is NaN like many other mistakes.
+POSITIVE_LOGITS = ("positive logits (still not probabilities: they need a softmax)",
+                   np.array([[0.5, 2.0, 1.0], [3.0, 0.2, 0.7], [1.5, 1.5, 0.1], [0.3, 0.9, 2.5]]),
+                   np.array([1, 0, 2, 2]))
+
+
 @task
 def softmax_ce_loss(candidate):
     """candidate(logits, labels) -> mean softmax cross-entropy, stable, in the logits' dtype."""
-    for name, X, y in _logit_cases():
+    for name, X, y in [POSITIVE_LOGITS] + _logit_cases():
         with np.errstate(all="ignore"):
             got = call(candidate, X, y, hint=HINT_STABLE)
         inputs = f"logits = {describe(X)}, labels = {describe(y)}"
@@ -192,7 +200,10 @@ def softmax_ce_loss(candidate):
                  "loss is the mean over the N rows", HINT_MEAN),
                 (expected / X.shape[1], "your loss is K times too small: np.mean over all "
                  "entries of an (N, K) array averages over classes too", HINT_MEAN),
-            ], inputs)
+            ] + ([(-np.mean(np.log(X[np.arange(N), y])), "your loss is the cross-entropy of "
+                   "the logits themselves, -mean log x_y, as if they were probabilities: logits "
+                   "are unnormalized scores; use log softmax(x)_y = (x_y - m) - "
+                   "log(sum(exp(x - m)))", HINT_STABLE)] if np.all(X > 0) else []), inputs)
             if isinstance(got, (np.ndarray, np.generic, float)) and not np.isfinite(got):
                 raise CheckFailed(
                     f"your loss is {'NaN' if np.isnan(got) else float(got)} where the exact "
@@ -229,7 +240,7 @@ def softmax_ce_grad(candidate):
                     raise CheckFailed(
                         f"{failure.message.splitlines()[0]}: did you subtract the labels, "
                         "shape (N,), from P, shape (N, K)? turn them into one-hot rows "
-                        "first, T = np.eye(K)[labels]", HINT_PT) from None
+                        "first, T = np.eye(K, dtype=logits.dtype)[labels]", HINT_PT) from None
                 raise
         _, cache = softmax_cross_entropy_forward(X, y)
         expected = softmax_cross_entropy_backward(1.0, cache)
@@ -250,14 +261,14 @@ def softmax_ce_grad(candidate):
         if N == K:
             variants.append(((P64 - y) / N, "you subtracted the labels themselves: P - labels "
                              "broadcasts the (N,) labels along each row, since N = K it runs and "
-                             "is wrong; use one-hot rows, T = np.eye(K)[labels]", HINT_PT))
+                             "is wrong; use one-hot rows, T = np.eye(K, dtype=logits.dtype)[labels]", HINT_PT))
         transposed = ("your gradient is transposed: a gradient has the shape (N, K) of the "
                       "logits it is taken with respect to, one row per example; no transpose "
                       "(d_out is dL/dlogits itself, not its transpose)")
         variants.append((expected.T, transposed, HINT_PT))
         variants.append(((P64 - y[:, None]) / N, "you subtracted the labels as a column, "
                          "P - labels[:, None]: the targets are one-hot rows, "
-                         "T = np.eye(K)[labels]", HINT_PT))
+                         "T = np.eye(K, dtype=logits.dtype)[labels]", HINT_PT))
         with case(name):
             if isinstance(got, np.ndarray) and got.shape == X.shape and not np.all(
                     np.isfinite(got)):
@@ -268,6 +279,12 @@ def softmax_ce_grad(candidate):
             if isinstance(got, np.ndarray) and got.shape == (K, N) != (N, K):
                 raise CheckFailed(f"{transposed}\n  input: {inputs}", HINT_PT)
             _name_mistakes(got, variants, inputs)
+            if isinstance(got, np.ndarray) and got.shape == X.shape and got.dtype != X.dtype:
+                raise CheckFailed(
+                    f"wrong dtype: expected {X.dtype} (the logits'), got {got.dtype}: one "
+                    f"{got.dtype} array in the formula promotes the result (np.eye(K)[labels] "
+                    "is float64); build T = np.eye(K, dtype=logits.dtype)[labels]"
+                    f"\n  input: {inputs}", HINT_PT)
             expect_array(got, expected, inputs=inputs, hint=HINT_PT,
                          rtol=RTOL[X.dtype.type], atol=1e-7)
     passed("softmax_ce_grad", "(p - t)/N for square and non-square batches, +-1e4, float32/64")

@@ -242,6 +242,13 @@ def sigmoid_vjp(candidate):
                                   "out * (1 - out) is positive"),
         (dout * (1 - out**2), "that is the tanh derivative 1 - out**2; for the sigmoid it is "
                               "out * (1 - out)"),
+        # sigma' written as e^z / (1 + e^-z)^2 (the numerator's sign lost), z = log(out / (1 - out))
+        (dout * out**3 / (1 - out),
+         "sigma' written as e^z / (1 + e^-z)^2: the numerator is e^-z, sigma'(z) = e^-z / "
+         "(1 + e^-z)^2 = sigma (1 - sigma); from the cache, out * (1 - out)"),
+        (dout * np.exp(out) / (1 + np.exp(-out)) ** 2,
+         "sigma' written as e^z / (1 + e^-z)^2, and at the cached output as if it were z: the "
+         "numerator is e^-z, and from the cache sigma'(z) = out * (1 - out), with no exp"),
     ], HINT_SIGMOID_GRAD)
     _gradient_check(got, sigmoid, x, dout, "sigmoid", HINT_SIGMOID_GRAD)
     cases = _cases(rng, _sigmoid_outputs) + [

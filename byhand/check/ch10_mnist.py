@@ -6,7 +6,7 @@ from ..data import IDXError, load_mnist, read_idx
 from ..nn.activations import relu_backward, relu_forward
 from ..nn.cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from ..nn.linear import linear_backward, linear_forward
-from .core import CheckFailed, _time_limit, _TooSlow, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, describe, expect_array, passed, run, task
 
 __all__ = ["parse_idx", "mlp_forward", "accuracy", "train_step", "train_mlp"]
 
@@ -14,7 +14,7 @@ HINT_DATA = "reread chapter 10, section 10.1 'The data', and the IDX layout in t
 HINT_NET = "reread chapter 10, section 10.2 'The network, assembled from the book's layers'."
 HINT_STEP = "reread chapter 10, section 10.5 'Training' (momentum in PyTorch's form)."
 HINT_SGD = "reread chapter 10, section 10.4 'One example at a time, or a mini-batch'."
-HINT_TRAIN = ("reread chapter 10, section 10.5 'Training': He initialisation, batches of 128, "
+HINT_TRAIN = ("reread chapter 10, section 10.5 'Training': He initialization, batches of 128, "
               "momentum 0.9, a few epochs, a step size that decays.")
 TRAIN_SECONDS = 300
 TARGET = 0.97
@@ -82,14 +82,22 @@ def parse_idx(candidate):
         ("a bad magic number (first bytes 'PK', a zip file)", b"PK" + good[2:]),
         ("an unknown type code 0x07", good[:2] + b"\x07" + good[3:]),
     ]
+    refused = object()
+
+    def attempt(data):  # the expected outcome, ValueError, becomes a value; the rest is run's
+        try:
+            return candidate(data)
+        except (ValueError, IDXError):
+            return refused
+
     for name, data in damaged:
         try:
-            got = candidate(data)
-        except (ValueError, IDXError):
+            got = run(attempt, [data], shown=describe(data), hint=HINT_DATA)
+        except CheckFailed as failure:
+            raise CheckFailed(f"on {name}: {failure.message.splitlines()[0]}; raise ValueError "
+                              "for a damaged file", HINT_DATA) from None
+        if got is refused:
             continue
-        except Exception as error:  # noqa: BLE001  any other exception: say which
-            raise CheckFailed(f"on {name}: raised {type(error).__name__}: {error}; raise "
-                              "ValueError for a damaged file", HINT_DATA) from None
         raise CheckFailed(f"on {name}: returned {describe(got)} instead of raising ValueError: "
                           "check the magic number and that the file size is 4 + 4 x ndim + "
                           "the number of values", HINT_DATA)
@@ -218,8 +226,11 @@ def accuracy(candidate):
 
 # ---------------------------------------------------------------- task 4: a training step
 
-def reference_loss_and_gradients(params, X, y):
-    """Mean cross-entropy of the MLP on (X, y) and its gradients (any depth)."""
+def reference_loss_and_gradients(params, X, y, relu_mask=True):
+    """Mean cross-entropy of the MLP on (X, y) and its gradients (any depth).
+
+    relu_mask=False builds a classic mistake: the backward pass skips the ReLUs' masks.
+    """
     caches, H = [], X
     for l in range(0, len(params), 2):
         H, cache = linear_forward(H, params[l], params[l + 1])
@@ -232,7 +243,8 @@ def reference_loss_and_gradients(params, X, y):
     grads = [None] * len(params)
     for l in reversed(range(0, len(params), 2)):
         if l + 2 < len(params):
-            d = relu_backward(d, caches.pop())
+            mask_cache = caches.pop()
+            d = relu_backward(d, mask_cache) if relu_mask else d
         d, grads[l], grads[l + 1] = linear_backward(d, caches.pop())
     return loss, grads
 
@@ -261,6 +273,7 @@ def train_step(candidate):
         mine_p, mine_v = [p.copy() for p in params], [v.copy() for v in velocities]
         start_p = [p.copy() for p in params]
         for step in range(2):                     # two steps: the velocity must carry over
+            before_p, before_v = [p.copy() for p in mine_p], [v.copy() for v in mine_v]
             expected_loss = reference_step(mine_p, mine_v, X, y, 0.1, 0.9)
             got = call(candidate, params, velocities, X, y, 0.1, 0.9, hint=HINT_STEP)
             where = f"on {name}, step {step + 1}"
@@ -275,26 +288,52 @@ def train_step(candidate):
             if np.isclose(got_loss, n * expected_loss) and n > 1:
                 raise CheckFailed(f"{where}: the loss is the sum over the batch; use the mean",
                                   HINT_SGD)
+            if np.isclose(got_loss, -expected_loss, rtol=1e-8):
+                raise CheckFailed(f"{where}: the loss has the wrong sign: the cross-entropy "
+                                  "-mean log p_y is >= 0", HINT_STEP)
             if not np.isclose(got_loss, expected_loss, rtol=1e-8):
                 raise CheckFailed(f"{where}: the loss {got_loss:.8g} should be {expected_loss:.8g}"
                                   " (computed before the update)", HINT_STEP)
-            for i, (p, v, want_p, want_v) in enumerate(zip(params, velocities, mine_p, mine_v)):
+            if not all(_is(v, want, 1e-8) for v, want in zip(velocities, mine_v)):
+                raise CheckFailed(f"{where}: {_velocity_mistake(velocities, before_p, before_v, X, y)}",
+                                  HINT_STEP)
+            for i, (p, v, want_p, was_p) in enumerate(zip(params, velocities, mine_p, before_p)):
                 what = f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}"
-                if not _is(v, want_v, 1e-8):
-                    raise CheckFailed(_velocity_message(where, what, v, want_v, lr=0.1),
-                                      HINT_STEP)
                 if not _is(p, want_p, 1e-8):
+                    uphill = _is(p, was_p + 0.1 * v, 1e-8)
                     raise CheckFailed(f"{where}: {what} is not p - lr * v after the update "
-                                      "(v already updated)", HINT_STEP)
+                                      "(v already updated)" + (": it moved uphill, p + lr * v"
+                                                               if uphill else ""), HINT_STEP)
     passed("train_step", f"{len(cases)} networks of 1 to 3 layers, two steps each, in place")
 
 
-def _velocity_message(where, what, got, want, lr):
-    if _is(got, lr * want, 1e-6):
-        return (f"{where}: the velocity of {what} holds lr * v; this task uses PyTorch's form, "
-                "v <- momentum * v + g, then p <- p - lr * v")
-    return (f"{where}: the velocity of {what} is not momentum * v + g (g the gradient of the "
-            "mean loss of the batch)")
+def _velocity_mistake(velocities, params, old_v, X, y, lr=0.1, momentum=0.9):
+    """Name the mistake that the velocities after one step show (params, old_v: before it)."""
+    _, g = reference_loss_and_gradients(params, X, y)
+    _, unmasked = reference_loss_and_gradients(params, X, y, relu_mask=False)
+    n = len(y)
+    mistakes = [
+        ([-gi for gi in g], "the gradient has the wrong sign (t - p instead of p - t, the "
+         "gradient of the log-likelihood): a step along it climbs the loss"),
+        ([n * gi for gi in g], f"the gradient is N = {n} times too large: the 1/N of the mean "
+         "loss is missing (dlogits = (p - t) / N)"),
+        ([-lr * gi for gi in g], "that is the classic momentum form, v <- momentum * v - lr * g, "
+         "p <- p + v; this task uses PyTorch's: v <- momentum * v + g, then p <- p - lr * v"),
+        ([lr * gi for gi in g], "the velocity holds lr * g; this task uses PyTorch's form, "
+         "v <- momentum * v + g, then p <- p - lr * v"),
+        (unmasked, "the ReLU's mask is missing in the backward pass: multiply the gradient by "
+         "(A > 0) of each hidden layer before going back through its weights"),
+    ]
+    for step, message in mistakes:
+        if all(_is(v, momentum * v0 + s, 1e-6) for v, v0, s in zip(velocities, old_v, step)):
+            return message
+    if all(_is(v, gi, 1e-6) for v, gi in zip(velocities, g)):
+        return "the velocity is the gradient alone: the momentum term momentum * v is missing"
+    wrong = next(i for i, (v, v0, gi) in enumerate(zip(velocities, old_v, g))
+                 if not _is(v, momentum * v0 + gi, 1e-8))
+    what = f"{'W' if wrong % 2 == 0 else 'b'}{wrong // 2 + 1}"
+    return (f"the velocity of {what} is not momentum * v + g (g the gradient of the mean loss "
+            "of the batch)")
 
 
 # ---------------------------------------------------------------- task 5: train your own
@@ -314,20 +353,9 @@ def _mnist():
 
 def _call_slow(candidate, X, y, seconds):
     """Like core.call, with a longer time limit: training takes seconds, not milliseconds."""
-    if candidate is None or not callable(candidate):
-        raise CheckFailed(f"expected a function, got {type(candidate).__name__}", HINT_TRAIN)
-    try:
-        with _time_limit(seconds):
-            return candidate(X.copy(), y.copy())
-    except NotImplementedError:
-        raise CheckFailed("not implemented yet: replace `raise NotImplementedError()` with your "
-                          "code") from None
-    except _TooSlow:
-        raise CheckFailed(f"training took more than {seconds} s; fewer epochs or larger "
-                          "batches", HINT_TRAIN) from None
-    except Exception as error:  # noqa: BLE001  the student's code may raise anything
-        raise CheckFailed(f"your function raised {type(error).__name__}: {error}",
-                          HINT_TRAIN) from None
+    return run(candidate, [X.copy(), y.copy()], seconds=seconds,
+               shown=f"the {len(X):,} training images", hint=HINT_TRAIN,
+               too_slow="fewer epochs or larger batches")
 
 
 @task

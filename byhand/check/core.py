@@ -16,63 +16,157 @@ import numpy as np
 from byhand.failure import CheckFailed  # noqa: F401  (re-exported: checks import it from here)
 
 SECONDS = 10  # per call; the reference solutions take milliseconds
+REPEAT = 0.1  # after the limit, the alarm fires again every REPEAT s until the candidate stops
+ERROR_CHARS = 300  # a candidate's own exception message is cut to this length
 
 
-class _TooSlow(Exception):
-    pass
+class _TooSlow(BaseException):
+    """Raised by the alarm. A BaseException, so `except Exception:` in a candidate misses it."""
 
 
 @contextmanager
 def _time_limit(seconds):
-    """Interrupt the body after `seconds` (POSIX main thread only; elsewhere no limit)."""
+    """Interrupt the body after `seconds`; yields a list that is non-empty once time ran out.
+
+    How far this goes, honestly: SIGALRM raises _TooSlow in the main thread between two Python
+    bytecodes. `except Exception` does not catch it. A candidate that catches it anyway (a bare
+    `except:`, `except BaseException`) gets it again every REPEAT seconds, and whatever it returns
+    or raises after the first alarm counts as too slow, so swallowing the alarm gains nothing.
+    What cannot be enforced in-process: a candidate that swallows every alarm inside an endless
+    loop never returns (only restarting the kernel stops it: Jupyter's interrupt is a
+    KeyboardInterrupt, which it swallows too); one long call into C (a huge matrix product)
+    is interrupted only when it returns to Python; a candidate that resets SIGALRM itself
+    disarms the limit. Outside the main thread, and where there is no setitimer (Windows,
+    Pyodide), there is no limit at all. Running the candidate in a subprocess would close these
+    gaps, but candidates are notebook closures that cannot be sent to one, and Pyodide has none.
+    """
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
+        yield []
         return
+    expired, live = [], [True]
 
     def interrupt(signum, frame):
-        raise _TooSlow
+        expired.append(True)
+        if live[0]:                     # never raise into the check's own clean-up below
+            raise _TooSlow
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
     try:
-        yield
+        yield expired
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        while True:  # an alarm landing before `live` is cleared is caught here; then try again
+            try:
+                live[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _TooSlow:
+                continue
+
+
+def _short(text, limit=ERROR_CHARS):
+    """At most `limit` characters and three lines of someone else's text."""
+    lines = str(text).splitlines() or [""]
+    text = " / ".join(lines[:3]) + (" / ..." if len(lines) > 3 else "")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _brief(value):
+    """A few words for one item of a container: an array by shape and dtype, else its type."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, (bool, int, float, complex, np.generic)) or value is None:
+        return _short(repr(value), 40)
+    return type(value).__name__
 
 
 def describe(value, limit=6):
-    """A short description of an input for messages: small arrays in full, large ones by shape."""
+    """A short description of an input for messages: small arrays in full, large ones by shape.
+
+    Containers and bytes are summarized by type, length and (for arrays inside) shapes, never
+    printed with repr: a list of weight matrices or an IDX file would fill the screen.
+    """
     if isinstance(value, np.ndarray):
         if value.size <= limit:
             return f"np.array({np.array2string(value, separator=', ', precision=6)}, dtype={value.dtype})"
         return f"an array of shape {value.shape}, dtype {value.dtype}"
-    return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"{type(value).__name__} of length {len(value)}"
+    if isinstance(value, (tuple, list)):
+        items = ", ".join(_brief(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")
+        return f"a {type(value).__name__} of {len(value)} items ({items})"
+    if isinstance(value, dict):
+        keys = ", ".join(_brief(k) for k in list(value)[:4]) + (", ..." if len(value) > 4 else "")
+        return f"a dict of {len(value)} entries (keys {keys})"
+    if isinstance(value, (bool, int, float, complex, np.generic, str)) or value is None:
+        return _short(repr(value), 80)
+    if callable(value):
+        return f"the function {getattr(value, '__name__', type(value).__name__)}"
+    return f"a {type(value).__name__}"
 
 
-def call(candidate, *args, hint=None, **kwargs):
-    """candidate(*args, **kwargs) on copies of the arrays, with every failure made readable."""
-    seconds = SECONDS
+def _what_happened(error):
+    """Words for a BaseException that is not an Exception, raised by a candidate."""
+    if isinstance(error, SystemExit):
+        return (f"your function called sys.exit() (SystemExit, code {error.code!r}): it would "
+                "stop the program; return the result instead")
+    if isinstance(error, GeneratorExit):
+        return ("your function raised GeneratorExit, which only Python raises inside a "
+                "generator that is being closed; return the result instead")
+    return (f"your function raised {type(error).__name__}: {_short(error)} (a BaseException, "
+            "not an Exception); return the result instead")
+
+
+def run(candidate, args, kwargs=None, *, shown, hint=None, seconds=None, too_slow=None):
+    """candidate(*args, **kwargs) under a time limit; every way out becomes a CheckFailed.
+
+    `shown` describes the inputs for messages, `too_slow` replaces the default advice when time
+    runs out; `seconds` defaults to SECONDS. KeyboardInterrupt (the reader pressing stop) is let
+    through.
+    """
+    seconds = SECONDS if seconds is None else seconds
     if candidate is None or not callable(candidate):
         raise CheckFailed(f"expected a function, got {type(candidate).__name__}", hint)
-    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    shown = ", ".join(describe(a) for a in args)
+    slow = CheckFailed(
+        f"gave no answer within {seconds:g} s for {shown}; "
+        + (too_slow or "a Python loop over every entry is too slow here: use vectorized NumPy"),
+        hint)
+    expired = []
     try:
-        with _time_limit(seconds):
-            result = candidate(*copies, **kwargs)
+        with _time_limit(seconds) as expired:
+            result = candidate(*args, **(kwargs or {}))
+    except KeyboardInterrupt:
+        raise
     except NotImplementedError:
+        if expired:
+            raise slow from None
         raise CheckFailed(
             "not implemented yet: replace `raise NotImplementedError()` with your code"
         ) from None
     except _TooSlow:
-        raise CheckFailed(
-            f"gave no answer within {seconds} s for {shown}; a Python loop over every entry "
-            "is too slow here: use vectorized NumPy", hint,
-        ) from None
+        raise slow from None
     except Exception as error:  # the student's code may raise anything; report it, do not crash
+        if expired:  # it caught the alarm and raised something else
+            raise slow from None
         raise CheckFailed(
-            f"your function raised {type(error).__name__}: {error}\n  input: {shown}", hint
+            f"your function raised {type(error).__name__}: {_short(error)}\n  input: {shown}",
+            hint,
         ) from None
+    except BaseException as error:  # sys.exit(), GeneratorExit, a home-made BaseException
+        if expired:
+            raise slow from None
+        raise CheckFailed(f"{_what_happened(error)}\n  input: {shown}", hint) from None
+    if expired:  # it swallowed the alarm and returned late: still too slow
+        raise slow
+    return result
+
+
+def call(candidate, *args, hint=None, **kwargs):
+    """candidate(*args, **kwargs) on copies of the arrays, with every failure made readable."""
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    shown = ", ".join(describe(a) for a in args)
+    result = run(candidate, copies, kwargs, shown=shown, hint=hint)
     for original, copy in zip(args, copies):
         if isinstance(original, np.ndarray) and not np.array_equal(original, copy, equal_nan=True):
             raise CheckFailed(

@@ -1,0 +1,223 @@
+"""The machinery every check runs a candidate through (byhand.check.core): the time limit
+cannot be swallowed, every way out of a candidate becomes a CheckFailed that says what
+happened, and messages stay short whatever the inputs or the candidate's own error."""
+
+import _thread
+import signal
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from byhand import check
+from byhand.check import CheckFailed, core
+from byhand.failure import CheckFailed as FailureCheckFailed
+from catalogue import assert_short
+
+LIMIT = 0.2   # seconds: a short limit for these tests (nothing here measures elapsed time)
+TASKS = [getattr(check, name) for name in check.__all__ if name != "CheckFailed"]
+
+
+@contextmanager
+def watchdog(seconds=30):
+    """Turn a hang into a test failure. If the protection under test were gone, a swallowed
+    alarm would loop forever: after `seconds`, KeyboardInterrupt is raised in the test every
+    0.2 s (a candidate may swallow a few) until it returns, and the test fails."""
+    done, fired = threading.Event(), []
+
+    def interrupt():
+        if not done.wait(seconds):
+            while not done.wait(0.2):
+                fired.append(True)
+                _thread.interrupt_main()
+
+    thread = threading.Thread(target=interrupt, daemon=True)
+    thread.start()
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        done.set()
+        thread.join()
+    if fired:
+        pytest.fail("the time limit did not stop the candidate: the watchdog had to")
+
+
+@pytest.fixture
+def short_limit(monkeypatch):
+    monkeypatch.setattr(core, "SECONDS", LIMIT)
+
+
+def spin(*args):
+    while True:
+        pass
+
+
+def swallows_exception(x):
+    try:
+        spin()
+    except Exception:            # the usual "make it not crash" wrapper
+        return x
+
+
+def loops_inside_except_exception(x):
+    while True:                  # would retry forever if the alarm were an Exception
+        try:
+            spin()
+        except Exception:
+            continue
+
+
+def swallows_three_alarms(x):
+    for _ in range(3):           # catches everything, three times, then returns an answer
+        try:
+            spin()
+        except BaseException:
+            pass
+    return x
+
+
+def turns_the_alarm_into_value_error(x):
+    try:
+        spin()
+    except BaseException:
+        raise ValueError("could not finish") from None
+
+
+def sleeps(x):
+    import time
+    time.sleep(30)
+
+
+@pytest.mark.parametrize("candidate", [spin, swallows_exception, loops_inside_except_exception,
+                                       swallows_three_alarms, turns_the_alarm_into_value_error,
+                                       sleeps],
+                         ids=lambda c: c.__name__)
+def test_the_time_limit_cannot_be_swallowed(candidate, short_limit):
+    with watchdog(), pytest.raises(CheckFailed, match=f"no answer within {LIMIT:g} s"):
+        core.call(candidate, np.zeros(3))
+
+
+def test_the_alarm_is_not_an_exception():
+    assert not issubclass(core._TooSlow, Exception)
+
+
+def test_a_swallowed_alarm_still_fails_a_real_check(short_limit):
+    def vjp_tanh_after_spinning(x, v):
+        swallows_three_alarms(None)
+        return v * (1 - np.tanh(x) ** 2)           # right, but late
+    with watchdog(), pytest.raises(CheckFailed, match="no answer within"):
+        check.vjp_tanh(vjp_tanh_after_spinning)
+
+
+@pytest.mark.parametrize("candidate", [lambda x: x, swallows_three_alarms],
+                         ids=["returns", "times-out"])
+def test_no_alarm_is_left_armed(candidate, short_limit):
+    handler = signal.getsignal(signal.SIGALRM)
+    with watchdog():
+        try:
+            core.call(candidate, np.zeros(2))
+        except CheckFailed:
+            pass
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is handler
+
+
+class Stop(BaseException):
+    pass
+
+
+def raise_generator_exit(x):
+    raise GeneratorExit
+
+
+def raise_stop(x):
+    raise Stop("done early")
+
+
+@pytest.mark.parametrize("candidate, words", [
+    (lambda x: sys.exit(), "called sys.exit()"),
+    (lambda x: sys.exit(3), "SystemExit, code 3"),
+    (raise_generator_exit, "raised GeneratorExit"),
+    (raise_stop, "raised Stop: done early (a BaseException"),
+], ids=["exit", "exit-3", "generator-exit", "custom"])
+def test_base_exceptions_become_check_failures(candidate, words):
+    with pytest.raises(CheckFailed) as failure:
+        core.call(candidate, np.zeros(2))
+    assert words in str(failure.value)
+    assert "input: np.array([0., 0.], dtype=float64)" in str(failure.value)
+
+
+def test_sys_exit_in_a_check_is_reported_not_obeyed(capsys):
+    with pytest.raises(CheckFailed, match="sys.exit"):
+        check.logsumexp_vector(lambda x: sys.exit(0))
+
+
+def test_keyboard_interrupt_is_let_through():
+    def interrupted(x):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        core.call(interrupted, np.zeros(2))
+
+
+def test_check_failed_is_the_standard_library_one():
+    assert CheckFailed is FailureCheckFailed and core.CheckFailed is FailureCheckFailed
+    lines = CheckFailed("first line\nsecond", "a hint")._render_traceback_()
+    assert lines == ["\x1b[1;31mCheckFailed:\x1b[0m first line", "second", "Hint: a hint"]
+
+
+def test_failure_imports_without_numpy():
+    code = ("import sys; sys.modules['numpy'] = None; "   # any import of NumPy now fails
+            "from byhand.failure import CheckFailed; print(CheckFailed('m', 'h'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "m\nHint: h\n"
+
+
+# ---------------------------------------------------------------- short messages
+
+@pytest.mark.parametrize("value, words", [
+    ([np.zeros((784, 32)), np.zeros(32), np.zeros((32, 10)), np.zeros(10), np.zeros(1)],
+     "a list of 5 items (array (784, 32) float64, array (32,) float64, array (32, 10) float64, "
+     "array (10,) float64, ...)"),
+    ((np.zeros((6, 5), np.float32), np.ones((5, 3))),
+     "a tuple of 2 items (array (6, 5) float32, array (5, 3) float64)"),
+    ({"W": np.zeros((9, 9)), "b": np.zeros(9)}, "a dict of 2 entries (keys str, str)"),
+    (bytes(2000), "bytes of length 2000"),
+    ([1, 2.5, None], "a list of 3 items (1, 2.5, None)"),
+    ("x" * 500, "'xxxxx"),
+])
+def test_containers_are_summarized_not_printed(value, words):
+    text = core.describe(value)
+    assert text.startswith(words)
+    assert len(text) <= 120
+
+
+def long_error(*args):
+    raise ValueError("\n".join(f"line {i}: " + "0.123456789 " * 20 for i in range(40)))
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.__name__)
+def test_a_crashing_candidate_gets_a_short_message(task):
+    with pytest.raises(CheckFailed) as failure:
+        task(long_error)
+    assert "raised ValueError: line 0:" in str(failure.value)
+    assert_short(str(failure.value))
+
+
+@pytest.mark.parametrize("task", [check.linear_layer_backward, check.mlp_forward,
+                                  check.train_step, check.parse_idx],
+                         ids=lambda t: t.__name__)
+def test_container_inputs_keep_messages_short(task):
+    def unpacks_wrong(*args):   # the classic crash: a list or tuple unpacked into too many names
+        a, b, c, d, e, f, g, h = args[0]
+    with pytest.raises(CheckFailed) as failure:
+        task(unpacks_wrong)
+    assert "raised ValueError" in str(failure.value) or "raised TypeError" in str(failure.value)
+    assert_short(str(failure.value))
