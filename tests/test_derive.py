@@ -114,6 +114,11 @@ GENERIC = [  # wrong answers outside the catalogs: the mistake any task can have
     ("cross_entropy_gradient_p", "-t/p + 1/(s - s)", "unknown name 's'"),
     ("relu_backward", "relu(dout)", "a ReLU of the gradient"),
     ("residual_input_gradient", "g + H^T*(m*g) + I", "adds the identity matrix"),
+    # wrong by less than 30 digits show: SymPy finds the constant, or 100 digits do
+    ("softmax_jacobian_entry", "s_i*(delta_ij - s_j) + 10^(-40)",
+     "differs from the right one by the constant 1.00000E-40"),
+    ("softmax_jacobian_entry", "s_i*(delta_ij - s_j) + 10^(-40)*exp(s_i)",
+     "too little to show in 30 digits, but not 0"),
 ]
 
 
@@ -259,6 +264,14 @@ def test_an_equivalence_sympy_cannot_decide_passes_on_numbers_and_says_so(capsys
     line = capsys.readouterr().out
     assert "SymPy could not reduce the difference to 0" in line, line
     assert "equal to 30 digits at " in line, line
+
+
+def test_cancellation_in_floating_point_does_not_fail_a_right_answer():
+    # (x_i + L)^30 (x_i - L)^30 - (x_i^2 - L^2)^30 is 0, but about 1e14 - 1e14 in 30-digit
+    # floats; the exact rational points and SymPy's adaptive evalf get it right
+    verdict = judge(derive.tasks.BY_NAME["logsumexp_gradient"],
+                    "exp(x_i)/S + (x_i + L)^30*(x_i - L)^30 - (x_i^2 - L^2)^30")
+    assert not verdict.symbolic  # a power of a sum this high is not expanded: numbers decide
 
 
 def test_formulas_that_would_never_finish_are_refused():

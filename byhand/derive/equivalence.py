@@ -37,6 +37,10 @@ TOLERANCE = sympy.Float("1e-20", DIGITS)
 RANDOM_POINTS = 6  # at least, over all cases and size sets, besides the readable points
 SEED = 1414
 SYMBOLIC_SECONDS = 2.0  # SymPy's simplify can take long on odd input: then the numbers decide
+SIMPLIFY_OPS = 120  # larger differences are not given to simplify
+EXPAND_POWER = 12  # nor are powers of sums above this to expand
+PRECISE_DIGITS = 100  # where SymPy cannot decide, values must agree to this many digits
+PRECISE_TOLERANCE = sympy.Float("1e-90", PRECISE_DIGITS)
 
 
 @dataclass
@@ -59,9 +63,11 @@ def entries(value):
     return list(value) if is_matrix(value) else [value]
 
 
-def number(expr, point):
-    value = sympy.N(sympy.sympify(expr).xreplace(point), DIGITS)
-    return value
+def number(expr, point, precise=False):
+    """expr at the point, to 30 digits: quickly in 30-digit floats, or, when `precise`, from
+    the exact rational point with SymPy's adaptive evalf (right even through cancellation)."""
+    values = point if precise or not hasattr(point, "floats") else point.floats
+    return sympy.N(sympy.sympify(expr).xreplace(values), DIGITS)
 
 
 def finite(value):
@@ -76,21 +82,32 @@ def same(a, b):
     return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
 
 
-def vanishes(expr):
-    """True if SymPy can show expr == 0; False if it cannot (not a proof of the contrary)."""
+def reduce_difference(expr):
+    """0 if SymPy can show expr == 0; else the simplest form it reached (not a proof of
+    anything unless it is a nonzero number)."""
     expr = sympy.sympify(expr)
-    if expr == 0:
-        return True
+    reduced = expr
+    if any(power.base.is_Add and power.exp.is_Integer and abs(power.exp) > EXPAND_POWER
+           for power in expr.atoms(sympy.Pow)):
+        return expr  # expanding (a + b)^64 takes seconds: the numbers decide instead
     for attempt in (sympy.expand,
                     lambda e: sympy.cancel(sympy.together(sympy.expand(e))),
                     lambda e: sympy.cancel(sympy.expand(e.rewrite(sympy.exp), power_exp=True)),
                     sympy.simplify):
+        if reduced == 0:
+            return 0
+        if attempt is sympy.simplify and sympy.count_ops(expr) > SIMPLIFY_OPS:
+            break  # simplify can take minutes on a large expression: the numbers decide
         try:
-            if attempt(expr) == 0:
-                return True
+            reduced = attempt(expr)
         except Exception:  # a simplification that fails decides nothing
             continue
-    return False
+    return 0 if reduced == 0 else reduced
+
+
+def vanishes(expr):
+    """True if SymPy can show expr == 0."""
+    return reduce_difference(expr) == 0
 
 
 def as_text(answer):
@@ -118,10 +135,38 @@ class Judge:
         self.groups = self.build_groups()
         items = self.evaluate(tree)
         agreed = self.compare_numbers(items)
+        undecided = self.compare_symbols(items)
+        if undecided:
+            self.confirm_precisely(undecided)
+        return Verdict(self.understood(), self.understood(latex=True), not undecided, agreed)
+
+    def compare_symbols(self, items):
+        """The entries whose difference SymPy could not reduce to 0 (in its time budget)."""
         deadline = time.perf_counter() + SYMBOLIC_SECONDS
-        symbolic = all(time.perf_counter() < deadline and vanishes(s - t) for item in items
-                       for s, t in zip(entries(item.student), entries(item.truth)))
-        return Verdict(self.understood(), self.understood(latex=True), symbolic, agreed)
+        undecided = []
+        for item in items:
+            for s, t in zip(entries(item.student), entries(item.truth)):
+                reduced = reduce_difference(s - t) if time.perf_counter() < deadline else None
+                if reduced == 0:
+                    continue
+                if reduced is not None and reduced.is_number and reduced.is_zero is False:
+                    self.fail(f"{self.head()}\n  your formula differs from the right one by "
+                              f"the constant {sympy.N(reduced, 6)} (too small to show in 30 "
+                              "digits, but not 0)", None)
+                undecided.append((item, s, t))
+        return undecided
+
+    def confirm_precisely(self, undecided):
+        """Where SymPy could not decide: the values must agree to 100 digits, exactly computed."""
+        for item, s, t in undecided:
+            for point in self.groups[item.group][4]:
+                a = sympy.N(sympy.sympify(s).xreplace(point), PRECISE_DIGITS)
+                b = sympy.N(sympy.sympify(t).xreplace(point), PRECISE_DIGITS)
+                if not (finite(a) and finite(b)) or abs(a - b) > PRECISE_TOLERANCE * max(
+                        1, abs(a), abs(b)):
+                    self.fail(f"{self.head()}\n  your formula differs from the right one by "
+                              f"{sympy.N(a - b, 6)} at {self.describe_point(item.group, 0)} "
+                              "(too little to show in 30 digits, but not 0)", None)
 
     # -------------------------------------------------------------- building the values
 
@@ -162,7 +207,10 @@ class Judge:
                 point = self.groups[item.group][4][k]
                 for position, (s, t) in enumerate(zip(entries(item.student), entries(item.truth))):
                     a, b = number(s, point), number(t, point)
-                    if not same(a, b):
+                    if same(a, b):
+                        continue
+                    a, b = number(s, point, precise=True), number(t, point, precise=True)
+                    if not same(a, b):  # not a rounding artefact of the fast floats
                         self.fail_value(items, item, k, position, a, b)
         return sum(len(group[4]) for group in self.groups)
 

@@ -47,6 +47,16 @@ def nice_simplex_row(n, shift=0):
     return row[shift % n:] + row[:shift % n]
 
 
+class Point(dict):
+    """Exact values of the free symbols (rationals), and the same as 30-digit floats."""
+
+    @property
+    def floats(self):
+        if not hasattr(self, "_floats"):
+            self._floats = {k: sympy.Float(v, 30) for k, v in self.items()}
+        return self._floats
+
+
 @dataclass
 class Variable:
     name: str
@@ -144,7 +154,7 @@ class Model:
         """`count` assignments of the free symbols: the first readable, the others random."""
         points = []
         for k in range(count):
-            point, simplex_rows = {}, {}
+            point, simplex_rows = Point(), {}
             for n, (symbol, domain) in enumerate(free):
                 if isinstance(domain, tuple):  # an entry of a probability vector
                     simplex_rows.setdefault(domain[1], []).append(symbol)
@@ -183,4 +193,6 @@ class Model:
 
 
 def _float(x):
-    return sympy.Float(repr(x), 30)
+    """A random draw as an exact rational (30 binary digits), so that evaluation is exact or
+    adaptive: SymPy's evalf then meets its 30 digits even through cancellation."""
+    return Rational(round(x * 2 ** 30), 2 ** 30)
