@@ -4,20 +4,26 @@ For every size set of the task, every sign/mask case and every index pair, the f
 reference become concrete SymPy values (scalars or matrices) over symbols with the task's
 assumptions and constraints. Then:
 
-1. **Numbers first.** Both are evaluated to 30 significant digits (mpmath, through SymPy's
-   `evalf`) at a readable point and at random points of every case and size set. Any entry that
-   differs is a counterexample: the answer is wrong, and the message shows that point, both
-   values, and the classic mistake the answer matches, if any.
-2. **Symbols second.** If all the numbers agree, every entry of the difference must simplify to 0
-   (expansion, cancellation of rational functions, exponentials rewritten, then `simplify`).
-   When SymPy cannot reduce a difference to 0 although the values agree at every point (at least
-   six, to 30 digits), the answer passes and the verdict says it rests on numbers: identities
-   between analytic functions that agree at random points to 30 digits are true with
-   overwhelming probability. An answer never passes on one point.
+1. **Numbers first.** Both are evaluated to 30 significant digits at a readable point and at
+   random points (exact rationals) of every case and size set, at least seven in all: quickly in
+   30-digit floats, and where those differ, again from the exact point with SymPy's adaptive
+   `evalf` (mpmath), so that cancellation in floating point never fails a right answer. Any
+   entry that still differs is a counterexample: the answer is wrong, and the message shows the
+   point, both values, and the classic mistake the answer matches, if any.
+2. **Symbols second.** If all the numbers agree, every entry of the difference must reduce to 0
+   (expansion, cancellation of rational functions, exponentials rewritten, then `simplify`, all
+   under the task's assumptions). A difference that reduces to a nonzero constant is a wrong
+   answer (wrong by less than 30 digits show). Where SymPy cannot decide (in its time budget, or
+   because the constraint that makes a square root's argument positive is beyond its
+   assumptions), the values must also agree to 100 digits at every point; then the answer
+   passes and the verdict says that it rests on numbers. An answer never passes on one point.
 
 Constraints are built into the symbols (a probability vector's last entry is 1 minus the others),
-so a formula that is right only on the constraint surface, such as s_i - s_i^2 for the softmax,
-is right, and one that needs the constraint to be false is caught by points that satisfy it.
+so both the symbols and every point lie on the constraint surface: a formula that is right only
+there, such as s ⊙ (v Σ_j s_j − ⟨v, s⟩) for the softmax VJP, is right, as the book's softmax
+outputs always sum to 1. Where a task has no such constraint (targets that need not sum to 1),
+the symbols are free, and an answer that assumes the constraint (p − t) is wrong at points off
+the surface, and is named as that slip.
 """
 
 import random
