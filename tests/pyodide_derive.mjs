@@ -1,19 +1,21 @@
 // Run the derivation checks under Pyodide in Node, offline: the same code JupyterLite runs.
 //
-//   node tests/pyodide_derive.mjs <pyodide dir> <site-packages dir> <repository root>
+//   node tests/pyodide_derive.mjs <pyodide dir> <site-packages dir> <repository root> [--compile]
 //
 // Pyodide's core comes from npm (tools/fetch_assets.py puts it in _build/test-assets/pyodide).
 // SymPy and mpmath are pure Python: their sources are copied from <site-packages> into Pyodide's
 // file system, with byhand/failure.py and byhand/derive/, and put on sys.path. Then every task's
 // reference answer and its first classic mistake are checked, and one JSON line per task is
 // printed: {"task", "right_passed", "wrong_failed", "wrong_named", "seconds_right", ...}.
-// The last line is {"import_seconds": ...}. Called by tests/test_derive_pyodide.py.
+// The last line is {"import_seconds", "compile_seconds", ...}. Called by
+// tests/test_derive_pyodide.py.
 
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [pyodideDir, sitePackages, root] = process.argv.slice(2);
+const [pyodideDir, sitePackages, root, option] = process.argv.slice(2);
+const compile = option === "--compile";
 if (!root) {
   console.error("usage: node pyodide_derive.mjs <pyodide dir> <site-packages dir> <repo root>");
   process.exit(2);
@@ -43,8 +45,15 @@ pyodide.FS.writeFile(SITE + "/byhand/failure.py",
                      fs.readFileSync(path.join(root, "byhand", "failure.py")));
 copyTree(path.join(root, "byhand", "derive"), SITE + "/byhand/derive");
 
+// Pyodide's own SymPy package ships compiled bytecode. With --compile these sources are compiled
+// first too (about a minute), so that the import time is comparable to JupyterLite's; without
+// it the import also compiles them, which is what the test does, to stay short.
 const lines = pyodide.runPython(`
-import json, sys, time
+import compileall, json, sys, time
+started = time.perf_counter()
+if ${compile ? "True" : "False"}:
+    compileall.compile_dir("${SITE}", quiet=2)
+compile_seconds = time.perf_counter() - started
 sys.path.insert(0, "${SITE}")
 started = time.perf_counter()
 import byhand.derive as derive
@@ -75,7 +84,7 @@ for task in derive.TASKS:
         row["wrong_error"] = f"{type(error).__name__}: {error}"
     row["seconds_wrong"] = time.perf_counter() - started
     lines.append(json.dumps(row))
-lines.append(json.dumps({"import_seconds": import_seconds,
+lines.append(json.dumps({"import_seconds": import_seconds, "compile_seconds": compile_seconds,
                          "python": sys.version.split()[0], "platform": sys.platform}))
 "\\n".join(lines)
 `);

@@ -45,7 +45,7 @@ def pyodide_rows():
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     summary = rows.pop()
     print(f"\nPyodide {summary['python']} ({summary['platform']}): import byhand.derive "
-          f"(with SymPy) {summary['import_seconds']:.1f} s")
+          f"(with SymPy, compiling its sources) {summary['import_seconds']:.1f} s")
     for row in rows:
         print(f"  {row['task']:<30} reference {row['seconds_right']:.2f} s, "
               f"a slip {row['seconds_wrong']:.2f} s")
