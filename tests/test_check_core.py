@@ -58,11 +58,11 @@ def spin(*args):
         pass
 
 
-def swallows_exception(x):
+def swallows_exception(*args):
     try:
         spin()
     except Exception:            # the usual "make it not crash" wrapper
-        return x
+        return args[0]
 
 
 def loops_inside_except_exception(x):
@@ -221,3 +221,18 @@ def test_container_inputs_keep_messages_short(task):
         task(unpacks_wrong)
     assert "raised ValueError" in str(failure.value) or "raised TypeError" in str(failure.value)
     assert_short(str(failure.value))
+
+
+# ---------------------------------------------------------------- every task goes through run()
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.__name__)
+def test_every_task_reports_sys_exit(task):
+    with pytest.raises(CheckFailed, match=r"called sys\.exit\(\)"):
+        task(lambda *args: sys.exit(1))
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.__name__)
+def test_every_task_stops_a_candidate_that_swallows_the_alarm(task, short_limit, monkeypatch):
+    monkeypatch.setattr(check.ch10_mnist, "TRAIN_SECONDS", LIMIT)
+    with watchdog(), pytest.raises(CheckFailed, match="no answer within"):
+        task(swallows_exception)
