@@ -14,6 +14,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 import urllib.parse
@@ -282,13 +283,20 @@ def test_launch_button_opens_the_chapter_in_jupyterlite(browser, server):
         button = page.locator(f'a:has(img[alt="{LOGO["JupyterLite"]}"])')
         href = button.evaluate("a => a.href")
         assert href == f"{server}lite/lab/index.html?path={notebook}"
-        page.goto(href)
-        page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60000)
-        tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
-        assert "02_logsumexp.ipynb" in tab.all_inner_texts()
-        first_code = page.locator(".jp-Notebook .jp-CodeCell").first.inner_text()
-        assert "piplite.install" in first_code, "the install cell is not the first code cell"
-        page.wait_for_timeout(2000)  # let the kernel try to start
+        # Leaving this block waits for the kernel's worker to ask for Pyodide, the request the
+        # checks below expect (no fixed sleep: under load it may come late).
+        with page.expect_request(lambda r: r.url.endswith("/pyodide.mjs"), timeout=60000):
+            page.goto(href)
+            # The app first shows an empty notebook, its one code cell blank, and fills it in
+            # when the file has loaded (1-2 s later; longer under load): wait for the first code
+            # cell to have a source, not merely for a cell.
+            first_code = page.locator(".jp-Notebook .jp-CodeCell").first
+            first_code.locator(".cm-content").filter(has_text=re.compile(r"\S")).wait_for(
+                timeout=60000)
+            tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+            assert "02_logsumexp.ipynb" in tab.all_inner_texts()
+            assert "piplite.install" in first_code.inner_text(), (
+                "the install cell is not the first code cell")
     finally:
         context.close()
     assert missing == [], f"files the lite app asked for and did not get: {missing}"
