@@ -103,6 +103,14 @@ def test_the_time_limit_cannot_be_swallowed(candidate, short_limit):
         core.call(candidate, np.zeros(3))
 
 
+def test_a_nested_limit_leaves_the_outer_one_armed(short_limit):
+    def runs_a_quick_call_then_spins(x):
+        core.call(lambda y: y, x)        # arms and disarms a limit of its own
+        spin()
+    with watchdog(), pytest.raises(CheckFailed, match="no answer within"):
+        core.call(runs_a_quick_call_then_spins, np.zeros(2))
+
+
 def test_the_alarm_is_not_an_exception():
     assert not issubclass(core._TooSlow, Exception)
 

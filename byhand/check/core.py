@@ -36,7 +36,8 @@ def _time_limit(seconds):
     loop never returns (only restarting the kernel stops it: Jupyter's interrupt is a
     KeyboardInterrupt, which it swallows too); one long call into C (a huge matrix product)
     is interrupted only when it returns to Python; a candidate that resets SIGALRM itself
-    disarms the limit. Outside the main thread, and where there is no setitimer (Windows,
+    disarms the limit. Limits nest (a candidate that runs a check): the outer one resumes, not
+    shortened by the time spent inside. Outside the main thread, and where there is no setitimer (Windows,
     Pyodide), there is no limit at all. Running the candidate in a subprocess would close these
     gaps, but candidates are notebook closures that cannot be sent to one, and Pyodide has none.
     """
@@ -50,8 +51,12 @@ def _time_limit(seconds):
         if live[0]:                     # never raise into the check's own clean-up below
             raise _TooSlow
 
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
+    try:
+        previous = signal.signal(signal.SIGALRM, interrupt)
+    except (ValueError, OSError):  # no signals here (a sub-interpreter, an odd platform)
+        yield expired
+        return
+    outer = signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)  # a limit around this one
     try:
         yield expired
     finally:
@@ -60,6 +65,7 @@ def _time_limit(seconds):
                 live[0] = False
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
+                signal.setitimer(signal.ITIMER_REAL, *outer)  # an outer limit resumes (not shortened)
                 break
             except _TooSlow:
                 continue
