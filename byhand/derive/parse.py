@@ -33,9 +33,10 @@ GREEK = {
     "θ": "theta", "λ": "lambda", "μ": "mu", "π": "pi", "σ": "sigma", "τ": "tau", "φ": "phi",
     "Σ": "Sigma", "Δ": "Delta",
 }
-OPERATORS = ["**", ">=", "<=", "+", "-", "*", "/", "^", "@", "⊙", "·", "×", "ᵀ", "(", ")", ",",
-             ">", "<"]
-NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+OPERATORS = ["**", ">=", "<=", "+", "-", "−", "*", "/", "^", "@", "⊙", "·", "×", "ᵀ", "(", ")",
+             ",", ">", "<", "≥", "≤"]
+TYPOGRAPHIC = {"−": "-", "·": "*", "×": "*", "≥": ">=", "≤": "<="}  # as copied from a page
+NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 NAME = re.compile(r"[A-Za-z" + "".join(GREEK) + r"][A-Za-z0-9_" + "".join(GREEK) + r"]*")
 
 # Characters that are refused, and why (the message names the character and its position).
@@ -104,10 +105,9 @@ def tokenize(text):
             i = name.end()
             continue
         operator = next((op for op in OPERATORS if text.startswith(op, i)), None)
-        if operator or c == "−":  # a typographic minus, as copied from a page
-            operator = operator or "-"
-            tokens.append(Token("op", operator, i))
-            i += len(operator) if c != "−" else 1
+        if operator:
+            tokens.append(Token("op", TYPOGRAPHIC.get(operator, operator), i))
+            i += len(operator)
             continue
         refuse(text, i, REFUSED.get(c, f"the character {c!r} is not part of a formula here"))
     _check_parentheses(text, tokens)
@@ -206,10 +206,9 @@ class _Parser:
         node = self.unary()
         while True:
             token = self.peek()
-            if token.text in ("*", "/", "@", "⊙", "·", "×"):
+            if token.text in ("*", "/", "@", "⊙"):
                 self.take()
-                op = {"·": "*", "×": "*"}.get(token.text, token.text)
-                node = Node(op, (node, self.unary()), token.position)
+                node = Node(token.text, (node, self.unary()), token.position)
             elif token.kind in self.STARTS_ATOM or token.text == "(":
                 node = Node("*", (node, self.unary()), token.position)  # side by side
             else:
