@@ -14,6 +14,19 @@ ASSETS := _build/extra/.fetched
 SITE   := _build/html
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
+# Notebook outputs are stored by `make execute` in this machine's default configuration and
+# compared by `make test` in a second, portable one: OpenBLAS's generic SSE3 kernels (Prescott)
+# on one thread, and NumPy without its AVX2 and AVX-512 loops (its exp, log and sums then take
+# other code paths). An output that depends on the CPU, the BLAS kernel or the thread count fails
+# here, not on a reader's machine. A machine that sets OPENBLAS_CORETYPE itself keeps its value.
+# `make test PORTABLE=` compares in the default configuration instead.
+ifeq ($(shell uname -m),x86_64)
+PORTABLE ?= OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-Prescott} OPENBLAS_NUM_THREADS=1 \
+            OMP_NUM_THREADS=1 NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+else
+PORTABLE ?= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+endif
+
 .PHONY: help book test unit notebooks site execute exercises data bench lab clean distclean
 
 help:
@@ -57,13 +70,13 @@ book: $(SETUP) $(ASSETS) $(SITE)/.inputs
 
 # Every check. The book is built first (warnings are errors): the browser test reads it.
 test: book data
-	$(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters solutions appendices
+	env $(PORTABLE) $(BIN)/pytest $(NBVAL) -n 2 --dist loadfile tests chapters solutions appendices
 
 unit: $(SETUP)
 	$(BIN)/pytest tests --ignore=tests/test_site.py
 
 notebooks: $(SETUP) data
-	$(BIN)/pytest $(NBVAL) chapters solutions appendices
+	env $(PORTABLE) $(BIN)/pytest $(NBVAL) chapters solutions appendices
 
 site: book
 	$(BIN)/pytest tests/test_site.py
@@ -89,10 +102,19 @@ clean:
 distclean: clean
 	rm -rf $(VENV)
 
-# JupyterLab in the same environment, to work through the notebooks (not needed for book/test).
-$(VENV)/.lab-installed: $(SETUP) requirements-lab.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+# JupyterLab to work through the notebooks (not needed for book/test), in an environment of its
+# own, $(VENV)/lab: what the notebooks import (binder/requirements.txt), JupyterLab
+# (requirements-lab.txt) and byhand, at the pins of requirements.txt, and nothing of the book's
+# build; in particular not the JupyterLite kernel extension, which a real JupyterLab cannot load
+# ("Shared module @jupyterlite/services doesn't exist"). It opens at the repository's root, so
+# chapters/, exercises/ and solutions/ are all in its file browser.
+LAB := $(VENV)/lab
+$(LAB)/.installed: $(SETUP) requirements.txt requirements-lab.txt binder/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(LAB)
+	$(LAB)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r binder/requirements.txt -r requirements-lab.txt -c requirements.txt
+	$(LAB)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-lab: $(VENV)/.lab-installed
-	$(BIN)/jupyter lab chapters
+lab: $(LAB)/.installed
+	$(LAB)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
