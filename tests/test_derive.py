@@ -9,6 +9,7 @@ SymPy's own differentiation of each task's definition (tests/test_derive_referen
 
 import ast
 import builtins
+import json
 import re
 import subprocess
 import sys
@@ -307,3 +308,27 @@ def test_in_jupyter_the_formula_is_typeset(monkeypatch, capsys):
     with pytest.raises(CheckFailed):
         derive.derive_softmax_vjp("s*(1 - s)*v")
     assert shown[-1] == ("Math", r"\text{understood as: } s \odot \left(1 - s\right) \odot v")
+
+
+# ---------------------------------------------------------------- where to reread
+
+def chapter_headings(chapter):
+    path = next((ROOT / "chapters").glob(f"{chapter:02d}_*.ipynb"))
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return {plain(line.lstrip("#")) for cell in cells if cell["cell_type"] == "markdown"
+            for line in "".join(cell["source"]).splitlines() if line.startswith("#")}
+
+
+def plain(title):
+    """A heading without its math markup: '$p - t$' and 'p − t' compare equal."""
+    return title.replace("$", "").replace("−", "-").strip()
+
+
+def test_every_section_to_reread_is_a_heading_of_its_chapter():
+    for task in TASKS:
+        for chapter, section in [(task.chapter, task.section)] + [
+                (slip.chapter or task.chapter, slip.section) for slip in task.slips
+                if slip.section]:
+            number, title = re.fullmatch(r"(\d+\.\d+) '(.+)'( \(.*\))?", section).groups()[:2]
+            assert number.startswith(f"{chapter}."), (task.name, section)
+            assert plain(f"{number} {title}") in chapter_headings(chapter), (task.name, section)
