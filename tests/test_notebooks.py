@@ -35,7 +35,7 @@ def byhand_functions():
     """name -> object, for every function and class defined in a byhand module."""
     found = {}
     for info in pkgutil.walk_packages(byhand.__path__, prefix="byhand."):
-        if info.name.startswith("byhand.check"):  # the checks are never shown as references
+        if info.name.startswith(("byhand.check", "byhand.derive")):  # never shown as references
             continue
         module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
