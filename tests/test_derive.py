@@ -332,3 +332,14 @@ def test_every_section_to_reread_is_a_heading_of_its_chapter():
             number, title = re.fullmatch(r"(\d+\.\d+) '(.+)'( \(.*\))?", section).groups()[:2]
             assert number.startswith(f"{chapter}."), (task.name, section)
             assert plain(f"{number} {title}") in chapter_headings(chapter), (task.name, section)
+
+
+def test_byhand_check_re_exports_every_derivation_check(capsys):
+    from byhand import check
+    for task in TASKS:
+        assert task.check_name in check.__all__
+        assert getattr(check, task.check_name) is getattr(derive, task.check_name)
+    check.derive_softmax_jacobian_entry("s_i*(delta_ij - s_j)")
+    assert capsys.readouterr().out.startswith("✓ derive_softmax_jacobian_entry")
+    with pytest.raises(check.CheckFailed, match="not answered yet"):
+        check.derive_softmax_jacobian_entry("")

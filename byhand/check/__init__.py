@@ -7,6 +7,9 @@ book to reread. In Jupyter the message is shown alone, without a traceback.
 
 One module per chapter, `chNN_topic.py`, found here by its name; every task it lists in its
 `__all__` is re-exported, so `check.<task>` works without editing this file.
+
+The derivation checks of `byhand.derive` (`check.derive_softmax_jacobian_entry(answer)`: a
+formula in a string, checked by SymPy) are re-exported too; they raise the same CheckFailed.
 """
 
 import importlib
@@ -23,3 +26,12 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
                 raise ImportError(f"byhand.check: two chapters define the task {_name!r}")
             globals()[_name] = getattr(_module, _name)
             __all__.append(_name)
+
+from byhand import derive as _derive  # noqa: E402  (after the chapters: their names come first)
+
+for _task in _derive.TASKS:
+    if _task.check_name in globals():
+        raise ImportError(f"byhand.check: {_task.check_name!r} is both a chapter's task and a "
+                          "derivation task")
+    globals()[_task.check_name] = getattr(_derive, _task.check_name)
+    __all__.append(_task.check_name)
