@@ -2,10 +2,15 @@
 
 Pyodide's core (npm `pyodide`, the version the lite kernel loads) is fetched by
 tools/fetch_assets.py into _build/test-assets/pyodide. tests/pyodide_derive.mjs loads it in Node,
-copies SymPy and mpmath (pure Python, from this environment) and byhand/failure.py and
-byhand/derive/ into its file system, and checks every task's reference answer and its first
-classic mistake. The times it reports are printed (run pytest with -s to see them); they are not
-asserted.
+gives it SymPy and mpmath (pure Python, from this environment) and byhand/failure.py and
+byhand/derive/, and checks every task's reference answer and its first classic mistake.
+
+SymPy's sources are compiled to bytecode on import, which under Pyodide takes about 30 s. They
+are kept, with the bytecode Pyodide writes beside them, in _build/test-assets/pyodide-site/,
+one folder per SymPy, mpmath and Pyodide version, so only the first run pays for it. The
+bytecode cannot go stale: Python checks it against its source's modification time and size on
+every import. byhand.derive itself is never cached: it is copied afresh on every run. The times
+the script reports are printed (run pytest with -s to see them); they are not asserted.
 """
 
 import json
@@ -23,6 +28,13 @@ from byhand.derive import TASKS
 ROOT = Path(__file__).resolve().parent.parent
 PYODIDE = ROOT / "_build" / "test-assets" / "pyodide"
 SCRIPT = ROOT / "tests" / "pyodide_derive.mjs"
+CACHE = ROOT / "_build" / "test-assets" / "pyodide-site"
+
+
+def cache_folder():
+    """Where SymPy and mpmath, with their Pyodide bytecode, are kept for these versions."""
+    pyodide = json.loads((PYODIDE / "package.json").read_text())["version"]
+    return CACHE / f"sympy-{sympy.__version__}-mpmath-{mpmath.__version__}-pyodide-{pyodide}"
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +51,15 @@ def pyodide_rows():
                     "(or `.venv/bin/python tools/fetch_assets.py`) to fetch it from npm")
     site_packages = Path(sympy.__file__).parent.parent
     assert Path(mpmath.__file__).parent.parent == site_packages
-    result = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(site_packages), str(ROOT)],
-                            capture_output=True, text=True, timeout=900)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(site_packages), str(ROOT),
+                             str(cache_folder())], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     summary = rows.pop()
+    how = "its bytecode cached" if summary["cached"] else "compiling its sources, then cached"
     print(f"\nPyodide {summary['python']} ({summary['platform']}): import byhand.derive "
-          f"(with SymPy, compiling its sources) {summary['import_seconds']:.1f} s")
+          f"(with SymPy, {how}) {summary['import_seconds']:.1f} s")
     for row in rows:
         print(f"  {row['task']:<30} reference {row['seconds_right']:.2f} s, "
               f"a slip {row['seconds_wrong']:.2f} s")
