@@ -37,12 +37,22 @@
 
   function markScrollers() {
     var main = document.getElementById("main-content") || document.body;
-    // Inline formulas cannot wrap; one wider than its line gets a scrolling box of its own.
-    main.querySelectorAll("span.math > mjx-container:not([display='true'])").forEach(function (m) {
-      var span = m.parentElement;
-      var line = span.parentElement && span.parentElement.clientWidth;
-      if (line && m.getBoundingClientRect().width > line) span.classList.add("byhand-wide-math");
-    });
+    // Inline formulas cannot wrap: one that sticks out of its line (wider than the line, or glued
+    // to a word or parenthesis at the line's end) gets a scrolling box of its own.
+    main.querySelectorAll("span.math:not(.byhand-wide-math) > mjx-container:not([display='true'])")
+      .forEach(function (m) {
+        var block = m.parentElement.parentElement;
+        while (block && getComputedStyle(block).display.indexOf("inline") === 0) {
+          block = block.parentElement;
+        }
+        if (!block) return;
+        var style = getComputedStyle(block);
+        var right = block.getBoundingClientRect().right - parseFloat(style.paddingRight) -
+          parseFloat(style.borderRightWidth);
+        if (m.getBoundingClientRect().right > right + 1) {
+          m.parentElement.classList.add("byhand-wide-math");
+        }
+      });
     main.querySelectorAll(SCROLLERS).forEach(function (el) {
       var scrolls = el.scrollWidth > el.clientWidth + 1;
       if (scrolls && !el.hasAttribute("tabindex")) {

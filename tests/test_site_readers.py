@@ -1,0 +1,384 @@
+"""The built web book as phone, dark-mode, keyboard and screen-reader users get it.
+
+Every page is opened at 390×844 (a phone) in Chromium twice, with the system set to light and to
+dark (`color_scheme`), from a local server with every other request blocked, and checked as a
+reader would see it:
+- the page never scrolls sideways, and nothing is cut off at the right edge: wide formulas,
+  tables, code and outputs scroll inside their own box;
+- every explorer's controls and readouts, and the box its views scroll in, are on the screen;
+- the page follows the system's colour scheme, and in dark mode nothing is a pale slab
+  (explorers) or dimmed (figures);
+- zero serious or critical accessibility violations (axe-core's WCAG 2.1 A and AA rules; in dark
+  mode on one page of each kind, see DARK_AXE_PAGES);
+- the ☰ button opens the table of contents, and a chapter link in it leads to that chapter; the
+  in-page contents button opens the page's contents.
+A few site-wide things are checked once: the ☰ button on a wide screen, search snippets, the
+front page's contents.
+
+The site is BYHAND_SITE (default `_build/html`; `make book` builds it). axe-core comes from npm,
+pinned, via tools/fetch_assets.py into `_build/test-assets/` (the site never serves it).
+"""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html").resolve()
+AXE = ROOT / "_build" / "test-assets" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+PAGES = sorted(
+    p.relative_to(SITE).as_posix()
+    for p in SITE.rglob("*.html")
+    if p.relative_to(SITE).parts[0] not in {"_static", "_sources", "vendor", "lite"}
+    and p.name != "index.html"
+) if SITE.is_dir() else []
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a page closed or left while loading breaks its connections: not an error here
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (SITE / "intro.html").exists():
+        pytest.fail(f"no built book in {SITE}: run `make book` first (or set BYHAND_SITE)")
+    handler = functools.partial(QuietHandler, directory=str(SITE))
+    httpd = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium`, or set BYHAND_CHROMIUM; "
+                    "the tests never download a browser")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    if not AXE.exists():
+        pytest.fail(f"no axe-core at {AXE}: run `python tools/fetch_assets.py` (`make book` does)")
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def contexts(browser, server):
+    """One browser context per colour scheme, phone-sized, that reaches only the local server."""
+    made = {}
+
+    def context(scheme):
+        if scheme not in made:
+            ctx = browser.new_context(viewport=PHONE, color_scheme=scheme)
+            blocked = []
+
+            def only_local(route):
+                if route.request.url.startswith(server):
+                    route.continue_()
+                else:
+                    blocked.append(route.request.url)
+                    route.abort()
+
+            ctx.route("**/*", only_local)
+            ctx.blocked = blocked
+            made[scheme] = ctx
+        return made[scheme]
+
+    yield context
+    for ctx in made.values():
+        ctx.close()
+
+
+def settle(page):
+    """Wait until MathJax has typeset, the widgets have rendered and readers.js has run after both."""
+    page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    if views:
+        page.wait_for_function(
+            """(n) => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+                 .filter(s => s.parentElement.querySelector('.jupyter-widgets')).length === n""",
+            arg=views, timeout=20000,
+        )
+    # readers.js runs (debounced) after every change to the page; wait for a run after this point.
+    runs = page.evaluate("() => Number(document.documentElement.dataset.byhandReaders || 0)")
+    page.evaluate("() => window.dispatchEvent(new Event('resize'))")
+    page.wait_for_function(
+        "(n) => Number(document.documentElement.dataset.byhandReaders || 0) > n", arg=runs,
+        timeout=10000,
+    )
+
+
+def open_page(context, server, path):
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.goto(server + path, wait_until="load")
+    settle(page)
+    page.errors = errors
+    return page
+
+
+# Elements that stick out of the viewport on the right and are not inside a box that scrolls:
+# either the page scrolls sideways, or they are cut off.
+CUT_OFF = """() => {
+  const vw = document.documentElement.clientWidth, out = [];
+  for (const el of document.querySelectorAll('.bd-main *')) {
+    const b = el.getBoundingClientRect();
+    if (b.width === 0 || b.height === 0 || b.right <= vw + 1) continue;
+    if (el.closest('mjx-assistive-mml, .visually-hidden, .sr-only, dialog')) continue;
+    if (getComputedStyle(el).visibility === 'hidden') continue;
+    let box = el.parentElement;
+    for (; box && box !== document.body; box = box.parentElement) {
+      if (getComputedStyle(box).overflowX !== 'visible') break;
+    }
+    const scrolls = box && box !== document.body && ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+    if (scrolls && box.getBoundingClientRect().right <= vw + 1) continue;  // scrolls in its own box
+    if (out.some(o => o.el.contains(el))) continue;  // report the outermost only
+    out.push({el, text: `${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]} ` +
+      `"${(el.innerText || el.textContent || '').trim().slice(0, 40)}" right=${Math.round(b.right)}`});
+  }
+  return out.map(o => o.text).slice(0, 8);
+}"""
+
+# Explorer parts that must be on the screen: labels, sliders, readouts, buttons, the view's box.
+EXPLORER_PARTS = """() => {
+  const vw = document.documentElement.clientWidth, out = [];
+  const parts = '.widget-label, .slider-container, .widget-readout, .widget-toggle-button, .byhand-view';
+  document.querySelectorAll('.byhand-explorer').forEach((ex, i) => {
+    ex.querySelectorAll(parts).forEach(el => {
+      const b = el.getBoundingClientRect();
+      if (b.width === 0 || b.height === 0) return;  // a view not shown
+      if (b.left < -1 || b.right > vw + 1)
+        out.push(`explorer ${i + 1}: ${el.className.split(' ')[0]} "${el.innerText.trim().slice(0, 20)}" ` +
+                 `at x=${Math.round(b.left)}..${Math.round(b.right)} (screen: 0..${vw})`);
+    });
+  });
+  return {explorers: document.querySelectorAll('.byhand-explorer').length, out};
+}"""
+
+# Luminance (0 black .. 1 white) of what is painted behind an element: the first opaque background
+# among it and its ancestors.
+LUMINANCE = """(selector) => [...document.querySelectorAll(selector)].slice(0, 20).map(el => {
+  for (let e = el; e; e = e.parentElement) {
+    const m = getComputedStyle(e).backgroundColor.match(/[\\d.]+/g).map(Number);
+    if (m.length < 4 || m[3] > 0.5) return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255;
+  }
+  return 1;
+})"""
+
+# MathJax's CHTML output (<mjx-math>) is aria-hidden and draws its glyphs with CSS content, so
+# it has no text, no names and nothing focusable for axe to check; it is most of a chapter's DOM
+# (10,000+ elements) and makes axe several times slower. Each is emptied, keeping its size (so
+# that boxes that scroll still scroll), before axe runs; the MathML copy screen readers read
+# (mjx-assistive-mml) stays.
+EMPTY_MATHJAX_GLYPHS = """() => {
+  const boxes = [...document.querySelectorAll('mjx-math')].map(m => [m, m.getBoundingClientRect()]);
+  for (const [m, b] of boxes) {
+    m.style.display = 'inline-block';
+    m.style.width = b.width + 'px';
+    m.style.height = b.height + 'px';
+    m.replaceChildren();
+  }
+}"""
+
+AXE_RUN = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                          resultTypes: ['violations'], selectors: false, iframes: false});
+  return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => `${v.id} (${v.impact}, ${v.nodes.length}): ${v.help}; e.g. ${v.nodes[0].html.slice(0, 160)}`);
+}"""
+
+# Pages checked by axe in dark mode too: one of each kind (prose; a chapter with math, code,
+# outputs and an explorer; an exercise; a solution; search). The colour rules are the only ones whose outcome can change with the
+# scheme, and axe takes 5-20 s on a chapter page: all 39 pages twice would double this file's time.
+DARK_AXE_PAGES = [p for p in PAGES if p in {
+    "intro.html", "chapters/02_logsumexp.html", "exercises/02_logsumexp.html",
+    "solutions/02_logsumexp.html", "search.html",
+}]
+
+
+def axe_problems(page, axe_source):
+    page.evaluate(EMPTY_MATHJAX_GLYPHS)
+    page.add_script_tag(content=axe_source)
+    return [f"axe: {v}" for v in page.evaluate(AXE_RUN, WCAG)]
+
+
+def sidebar_checks(page, path, server, navigate):
+    """The ☰ button opens the table of contents; a chapter link in it leads there."""
+    problems = []
+    secondary = page.locator(".secondary-toggle:visible")
+    if secondary.count() and page.locator("#pst-secondary-sidebar .page-toc, "
+                                          "#pst-secondary-sidebar nav").count():
+        secondary.first.click()
+        try:
+            page.wait_for_selector("#pst-secondary-sidebar-modal[open]", timeout=3000)
+        except Exception:
+            problems.append("the in-page contents button does not open the page's contents")
+        else:
+            page.keyboard.press("Escape")
+            page.wait_for_selector("#pst-secondary-sidebar-modal:not([open])", state="attached", timeout=3000)
+    toggle = page.locator(".primary-toggle:visible")
+    if toggle.count() != 1:
+        return problems + [f"expected one visible ☰ button, found {toggle.count()}"]
+    toggle.click()
+    try:
+        page.wait_for_selector("#pst-primary-sidebar-modal[open]", timeout=3000)
+    except Exception:
+        return problems + ["the ☰ button does not open the table of contents"]
+    links = page.locator("#pst-primary-sidebar-modal a.reference.internal")
+    hrefs = links.evaluate_all("as => as.map(a => a.href.split('#')[0])")
+    other = next((i for i, href in enumerate(hrefs)
+                  if "/chapters/" in href and href != server + path and links.nth(i).is_visible()),
+                 None)
+    if other is None:
+        return problems + ["the open table of contents shows no link to another chapter"]
+    target = links.nth(other)
+    box = target.bounding_box()
+    if box["x"] < 0 or box["x"] + box["width"] > PHONE["width"] + 1:
+        problems.append("the table of contents does not fit the screen")
+    if navigate:
+        href = target.evaluate("a => a.href")
+        target.click()
+        try:
+            page.wait_for_url(href, wait_until="commit", timeout=10000)
+        except Exception:
+            problems.append(f"following {href} from the table of contents did not navigate")
+    return problems
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", PAGES)
+def test_page_reads_well_on_a_phone(contexts, server, axe_source, scheme, path):
+    context = contexts(scheme)
+    page = open_page(context, server, path)
+    problems = []
+    try:
+        width, scroll_width = page.evaluate(
+            "() => [window.innerWidth, document.documentElement.scrollWidth]")
+        if scroll_width > width:
+            problems.append(f"the page scrolls sideways: {scroll_width} px wide on a {width}-px screen")
+        cut = page.evaluate(CUT_OFF)
+        if cut:
+            problems.append(f"content beyond the right edge, not in a scrolling box: {cut}")
+
+        explorers = page.evaluate(EXPLORER_PARTS)
+        problems += explorers["out"]
+
+        theme = page.evaluate("() => document.documentElement.dataset.theme")
+        if theme != scheme:
+            problems.append(f"the system asks for {scheme}; the page shows {theme}")
+        (page_bg,) = page.evaluate(LUMINANCE, ".bd-article") or [None]
+        if page_bg is not None and (page_bg > 0.3 if scheme == "dark" else page_bg < 0.7):
+            problems.append(f"a {scheme} page with a background of luminance {page_bg:.2f}")
+        if scheme == "dark":
+            slabs = [x for x in page.evaluate(LUMINANCE, ".byhand-explorer .byhand-view, "
+                                              ".byhand-explorer .widget-html-content") if x > 0.3]
+            if slabs:
+                problems.append(f"{len(slabs)} explorer views on a light background in dark mode")
+            dimmed = page.evaluate("""() => [...document.querySelectorAll('.bd-article img')]
+                .filter(i => i.getBoundingClientRect().width > 0 && getComputedStyle(i).filter !== 'none')
+                .map(i => i.alt || i.src.slice(-30))""")
+            if dimmed:
+                problems.append(f"figures dimmed in dark mode: {dimmed[:3]}")
+
+        if path.startswith("solutions/"):
+            prompts = set(page.locator("details.hide > summary").all_inner_texts())
+            if prompts and prompts != {"Show solution"}:
+                problems.append(f"solution toggles read {prompts}, not 'Show solution'")
+
+        if scheme == "light":  # dark: test_dark_pages_pass_axe, below
+            problems += axe_problems(page, axe_source)
+
+        problems += sidebar_checks(page, path, server, navigate=scheme == "light")
+        problems += page.errors
+    finally:
+        page.close()
+    assert context.blocked == [] or all(u.startswith(server) for u in context.blocked)
+    assert not problems, f"{path} ({scheme}, 390 px):\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("path", DARK_AXE_PAGES)
+def test_dark_pages_pass_axe(contexts, server, axe_source, path):
+    page = open_page(contexts("dark"), server, path)
+    try:
+        assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        problems = axe_problems(page, axe_source)
+    finally:
+        page.close()
+    assert not problems, f"{path} (dark, 390 px):\n  " + "\n  ".join(problems)
+
+
+def test_the_sidebar_button_collapses_the_sidebar_on_a_wide_screen(contexts, server):
+    page = open_page(contexts("light"), server, "chapters/02_logsumexp.html")
+    try:
+        page.set_viewport_size(DESKTOP)
+        sidebar = page.locator("#pst-primary-sidebar")
+        assert sidebar.is_visible()
+        page.locator(".primary-toggle:visible").click()
+        sidebar.wait_for(state="hidden", timeout=3000)
+        page.locator(".primary-toggle:visible").click()
+        sidebar.wait_for(state="visible", timeout=3000)
+    finally:
+        page.close()
+
+
+def test_search_snippets_show_formulas_as_text_and_the_icon_clears_the_typed_text(contexts, server):
+    page = contexts("light").new_page()
+    try:
+        page.set_viewport_size(DESKTOP)
+        page.goto(server + "search.html?q=logsumexp", wait_until="load")
+        page.wait_for_selector("#search-results ul.search li p.context", timeout=20000)
+        snippets = page.locator("#search-results ul.search li p.context").all_inner_texts()
+        assert snippets
+        tex = [s for s in snippets if re.search(r"\\[()\[\]]|\\[A-Za-z]+", s)]
+        assert not tex, f"search snippets with raw TeX: {tex[:2]}"
+        # the first typed letter starts to the right of the magnifier
+        field = page.locator(".bd-search input[name=q]:visible").first
+        icon = page.locator(".bd-search:has(input:visible) .fa-magnifying-glass").first
+        text_left = field.evaluate(
+            "i => i.getBoundingClientRect().left + parseFloat(getComputedStyle(i).paddingLeft)")
+        icon_box = icon.bounding_box()
+        assert text_left >= icon_box["x"] + icon_box["width"], (
+            f"the search icon (x {icon_box['x']:.0f}..{icon_box['x'] + icon_box['width']:.0f}) "
+            f"covers the first typed letter (x {text_left:.0f})")
+    finally:
+        page.close()
+
+
+def test_the_front_page_lists_every_chapter():
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((SITE / "intro.html").read_text(encoding="utf-8"), "html.parser")
+    article = soup.select_one("article") or soup
+    linked = {a["href"].split("#")[0] for a in article.select("a.reference.internal[href]")}
+    missing = [c for c in CHAPTERS if c not in linked]
+    assert CHAPTERS and not missing, f"the front page's contents leave out {missing}"
