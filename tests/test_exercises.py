@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from byhand import check
+from byhand import check, derive
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -39,17 +39,47 @@ def test_exercises_are_generated_from_the_current_solutions():
         assert path.read_text() == text, f"exercises/{path.name} is stale: run `make exercises`"
 
 
+def is_derivation(cells, i):
+    return cells[i + 1].source.startswith("check.derive_")
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_three_to_six_tasks_each_with_a_check_right_below(path):
     cells = nbformat.read(path, as_version=4).cells
     solutions = [i for i, c in enumerate(cells) if is_solution(c)]
-    assert 3 <= len(solutions) <= 6, f"{path.name} has {len(solutions)} tasks"
+    code_tasks = [i for i in solutions if not is_derivation(cells, i)]
+    assert 3 <= len(code_tasks) <= 6, f"{path.name} has {len(code_tasks)} code tasks"
     for i in solutions:
         below = cells[i + 1]
         assert is_check(below), f"{path.name}: the task in cell {i} has no check cell below it"
         called = re.fullmatch(r"check\.(\w+)\(\w+\)", below.source.strip())
         assert called and called.group(1) in check.__all__, below.source
         assert "### BEGIN SOLUTION" in cells[i].source
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_derivation_task_of_the_chapter_is_stated_answered_and_checked(path):
+    """Each of the chapter's tasks in byhand.derive: its statement (as byhand.derive writes it,
+    so the notebook cannot drift from the check: tools/derivation_cells.py refreshes it), then
+    an answer between solution markers, then its check, all before the heading of a task."""
+    cells = nbformat.read(path, as_version=4).cells
+    wanted = [t for t in derive.TASKS if t.chapter == int(path.name[:2])]
+    found = [i for i, c in enumerate(cells) if c.source.startswith("check.derive_")]
+    assert len(wanted) >= 2
+    assert sorted(cells[i].source for i in found) == sorted(
+        f"check.{t.check_name}(answer)" for t in wanted)
+    for i in found:
+        task = derive.BY_NAME[cells[i].source[len("check.derive_"):-len("(answer)")]]
+        statement, answer = cells[i - 2], cells[i - 1]
+        assert statement.cell_type == "markdown" and task.statement() in statement.source, (
+            f"{path.name}: the statement of {task.check_name} is stale: run "
+            "tools/derivation_cells.py")
+        assert f"{{doc}}`../chapters/{path.stem}`" in statement.source  # the section to reread
+        following = cells[i + 1].source if i + 1 < len(cells) else ""
+        assert re.match(r"## (Task|Derivation) ", following), (
+            f"{path.name}: {task.check_name} must come right before a task's heading")
+        assert is_solution(answer) and re.search(
+            r'### BEGIN SOLUTION\nanswer = ".+"\n### END SOLUTION', answer.source), answer.source
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
@@ -61,7 +91,8 @@ def test_student_version_has_no_solution_and_no_output(path):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
         if is_solution(cell):
-            assert "raise NotImplementedError()" in cell.source
+            assert "raise NotImplementedError()" in cell.source or re.search(
+                r'(?m)^answer = ""$', cell.source), cell.source
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
@@ -77,7 +108,8 @@ def test_every_check_fails_on_the_unsolved_notebook(path):
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert errors, f"{path.name}: `{cell.source}` passed on an unsolved notebook"
         assert errors[0].ename == "CheckFailed", errors[0]
-        assert "not implemented yet" in errors[0].evalue
+        unsolved = "not answered yet" if "derive_" in cell.source else "not implemented yet"
+        assert unsolved in errors[0].evalue, errors[0].evalue
     for cell in notebook.cells:
         if cell.cell_type == "code" and not is_check(cell):
             assert not any(o.output_type == "error" for o in cell.outputs), cell.source
@@ -118,3 +150,24 @@ def test_solution_region_becomes_a_stub_below_its_comment():
 def test_bad_markers_are_refused_with_a_reason(lines, message):
     with pytest.raises(make_exercises.MarkerError, match=message):
         student(lines)
+
+
+def test_a_derivation_answer_becomes_an_empty_string():
+    source = student([
+        "# Your result, as plain math in a string.",
+        "### BEGIN SOLUTION",
+        'answer = "s_i*(delta_ij - s_j)"',
+        "### END SOLUTION",
+    ])
+    assert source == '# Your result, as plain math in a string.\nanswer = ""'
+
+
+@pytest.mark.parametrize("region", [
+    ['answer = "x"', 'other = "y"'],         # two assignments
+    ['answer = 2 * "x"'],                    # not a string literal
+    ['answer, b = "xy"'],                    # not one name
+    ['print("x")'],                          # not an assignment
+])
+def test_only_a_single_string_assignment_may_stand_outside_a_function(region):
+    with pytest.raises(make_exercises.MarkerError, match="inside a function"):
+        student(["# c", "### BEGIN SOLUTION", *region, "### END SOLUTION"])

@@ -7,17 +7,22 @@ Solution code sits between `### BEGIN SOLUTION` and `### END SOLUTION` (nbgrader
 instructors can also run the solutions through nbgrader), inside a function, right below a
 comment that says what to write. The student version keeps that comment, replaces the region with
 `raise NotImplementedError()`, drops `### BEGIN/END HIDDEN TESTS` regions, and clears all outputs.
+A derivation task's answer is the other form a region may take: one string assignment at the top
+level of a cell, `answer = "s_i*(delta_ij - s_j)"` (below its comment too), which becomes
+`answer = ""`; the derivation check then says "not answered yet".
 It also drops cells tagged `solution-only` (the banner of the solutions page) and turns the
 first cell's label `(sol-name)=` into `(ex-name)=` and its title "N. Solutions: ..." into
 "N. Exercises: ...", so the book can hold both versions.
 
 Why not nbgrader's own ClearSolutions preprocessor: installing nbgrader brings a Jupyter server,
-a database layer and a notebook front end; these forty lines do the one transformation we need.
+a database layer and a notebook front end; these lines do the one transformation we need.
 """
 
 import argparse
+import ast
 import copy
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -33,32 +38,60 @@ class MarkerError(ValueError):
     pass
 
 
+def string_answer(region):
+    """The name in a region that is one line `name = "a string"` (a derivation's answer)."""
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(region)))
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assign):
+        return None
+    (target,), value = tree.body[0].targets, tree.body[0].value
+    if isinstance(target, ast.Name) and isinstance(value, ast.Constant) \
+            and isinstance(value.value, str):
+        return target.id
+    return None
+
+
 def strip_regions(lines, begin, end, replacement, where):
-    out, inside = [], None
+    """Drop every begin..end region; put `replacement` (if any) in place of each.
+
+    A region that only assigns a string, `answer = "s_i*(delta_ij - s_j)"`, becomes
+    `answer = ""` (a derivation task: the check then says "not answered yet"); any other region
+    becomes `replacement` and must sit inside a function.
+    """
+    out, inside, region = [], None, []
     for number, line in enumerate(lines, 1):
         marker = line.strip()
         if marker == begin:
             if inside is not None:
                 raise MarkerError(f"{where}, line {number}: {begin} inside another one")
-            inside = number
+            inside, region = number, []
             indent = line[: len(line) - len(line.lstrip())]
-            if replacement is not None:
-                if not indent:
-                    raise MarkerError(
-                        f"{where}, line {number}: a solution must sit inside a function, so the "
-                        "student version defines it (raising NotImplementedError until solved)"
-                    )
-                if not out or not out[-1].strip().startswith("#"):
-                    raise MarkerError(
-                        f"{where}, line {number}: put a comment above {begin} saying what to write"
-                    )
-                out.append(indent + replacement)
+            if replacement is not None and (not out or not out[-1].strip().startswith("#")):
+                raise MarkerError(
+                    f"{where}, line {number}: put a comment above {begin} saying what to write"
+                )
         elif marker == end:
             if inside is None:
                 raise MarkerError(f"{where}, line {number}: {end} without {begin}")
+            if replacement is not None:
+                name = string_answer(region)
+                if name is not None:
+                    out.append(f'{indent}{name} = ""')
+                elif not indent:
+                    raise MarkerError(
+                        f"{where}, line {inside}: a solution must sit inside a function, so the "
+                        "student version defines it (raising NotImplementedError until solved), "
+                        'or be one string assignment such as answer = "..." (a derivation)'
+                    )
+                else:
+                    out.append(indent + replacement)
             inside = None
         elif inside is None:
             out.append(line)
+        else:
+            region.append(line)
     if inside is not None:
         raise MarkerError(f"{where}, line {inside}: {begin} is never closed")
     return out
