@@ -210,8 +210,8 @@ task(name="softmax_vjp", chapter=3, section=VJP3,
 # ---------------------------------------------------------------- chapter 4: log-softmax
 
 task(name="log_softmax_jacobian_entry", chapter=4, section="4.5 'The Jacobian'",
-     asks="∂y_i/∂x_j for y = log softmax(x)",
-     asks_latex=r"\frac{\partial y_i}{\partial x_j},\ y = \log\operatorname{softmax}(x)",
+     asks="∂r_i/∂x_j for r = log softmax(x)",
+     asks_latex=r"\frac{\partial r_i}{\partial x_j},\ r = \log\operatorname{softmax}(x)",
      symbols=SOFTMAX_SYMBOLS,
      model=Model([V("s", ("K",), "simplex")], sizes=K_SIZES),
      indices=("i", "j"), index_size="K", families=("s",),
@@ -222,16 +222,16 @@ task(name="log_softmax_jacobian_entry", chapter=4, section="4.5 'The Jacobian'",
                                    "is s_j, the same in every row i (J = I − 1sᵀ is not "
                                    "symmetric)"),
             Slip("1 - s_j", "the δ_ij term dropped: ∂x_i/∂x_j is 1 only for i = j"),
-            Slip("-s_j", "the first term dropped: y_i = x_i − LSE(x), and ∂x_i/∂x_j = δ_ij"),
+            Slip("-s_j", "the first term dropped: r_i = x_i − LSE(x), and ∂x_i/∂x_j = δ_ij"),
             Slip("s_i*(delta_ij - s_j)", "that is the softmax Jacobian (chapter 3): the "
                                          "logarithm cancels the factor s_i"),
             Slip("(delta_ij - s_j)/s_i", "divided by s_i twice: (1/s_i)·∂s_i/∂x_j = "
                                          "(1/s_i)·s_i(δ_ij − s_j) = δ_ij − s_j")])
 
 task(name="log_softmax_vjp", chapter=4, section="4.6 'The VJP without the Jacobian'",
-     asks="Jᵀv for y = log softmax(x), with upstream gradient v = ∂L/∂y",
-     asks_latex=r"J^\top v,\ y = \log\operatorname{softmax}(x),\ v = \frac{\partial L}{\partial y}",
-     symbols={"s": "softmax(x), a column of K", "v": "the upstream gradient ∂L/∂y (K)",
+     asks="Jᵀv for r = log softmax(x), with upstream gradient v = ∂L/∂r",
+     asks_latex=r"J^\top v,\ r = \log\operatorname{softmax}(x),\ v = \frac{\partial L}{\partial r}",
+     symbols={"s": "softmax(x), a column of K", "v": "the upstream gradient ∂L/∂r (K)",
               "I": "the K×K identity"},
      model=Model([V("s", ("K",), "simplex"), V("v", ("K",))], sizes=K_SIZES,
                  derived=_identity("K")),
