@@ -15,6 +15,8 @@ HIDDEN = "application/papermill.record/"  # MyST-NB's prefix for glued data not 
 
 def glue(name, value, show=False):
     """Store `value` under `name` for the page's {glue:text} roles; show it in the cell if asked."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # np.float64(0.65) -> 0.65: MyST-NB formats the plain number
     bundle, metadata = format_display_data(value)
     prefix = "" if show else HIDDEN
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}

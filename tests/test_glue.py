@@ -13,6 +13,8 @@ def executed():
         "from byhand.glue import glue\n"
         "glue('digits', 2)\n"
         "glue('ratio', 0.875, show=True)\n"
+        "import numpy as np\n"
+        "glue('numpy', np.float64(0.65))\n"
         "from myst_nb import glue as myst_glue\n"
         "myst_glue('digits_myst', 2, display=False)"
     )]
@@ -24,6 +26,7 @@ def test_glued_values_are_what_myst_nb_extracts(executed):
     found = dict(extract_glue_data_cell(executed))
     assert found["digits"]["data"]["text/plain"] == "2"
     assert found["ratio"]["data"]["text/plain"] == "0.875"
+    assert found["numpy"]["data"]["text/plain"] == "0.65"  # not 'np.float64(0.65)': {glue:text}`numpy:.1f` works
     # the same record as MyST-NB's own glue, so {glue:text} renders both alike
     assert found["digits"]["data"] == found["digits_myst"]["data"]
 
