@@ -27,12 +27,13 @@ else
 PORTABLE ?= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 endif
 
-.PHONY: help book test unit notebooks site execute exercises data bench lab clean distclean
+.PHONY: help book test unit notebooks site a11y execute exercises data bench lab clean distclean
 
 help:
 	@echo "make book       build the web book into $(SITE), with JupyterLite in $(SITE)/lite"
 	@echo "make test       every check: unit tests, notebooks (nbval), book build (-W), browser test"
-	@echo "make lab        open the notebooks in JupyterLab (installed into .venv on first use)"
+	@echo "make a11y       accessibility rules (axe-core) on every page; make test checks a sample"
+	@echo "make lab        open JupyterLab at the repository root (its own environment, .venv/lab)"
 	@echo "make data       fetch MNIST into the cache (~/.cache/byhand/mnist or \$$BYHAND_DATA)"
 	@echo "make bench      speed, side by side: softmax family vs SciPy/PyTorch; an MNIST epoch vs PyTorch"
 	@echo "make execute    re-run every chapter and solution notebook in place, storing outputs"
@@ -81,6 +82,10 @@ notebooks: $(SETUP) data
 
 site: book
 	$(BIN)/pytest tests/test_site.py
+
+# axe-core's accessibility rules on every page of the book (make test checks a sample).
+a11y: book
+	BYHAND_AXE_EVERY_PAGE=1 $(BIN)/pytest -n 2 tests/test_site_readers.py
 
 execute: $(SETUP)
 	$(BIN)/python tools/execute.py $(wildcard chapters/*.ipynb solutions/*.ipynb appendices/*.ipynb)
