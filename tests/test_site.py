@@ -10,26 +10,17 @@ they should; and the JupyterLite app, served from the same folder, opens a chapt
 Run `make book` first (`make test` does). Set BYHAND_CHROMIUM to use another Chromium binary.
 """
 
-import functools
-import http.server
 import json
-import os
 import re
-import shutil
-import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import chromium, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
-CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 # Uncompressed bytes one page loads (HTML, CSS, JS, fonts, images), by what it contains.
 BUDGET = {"plain": 1_000_000, "math": 2_500_000, "widgets": 4_000_000}
 
@@ -41,35 +32,14 @@ PAGES = sorted(
 ) if SITE.is_dir() else []
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
-    if not (SITE / "index.html").exists():
-        pytest.fail("no built book in _build/html: run `make book` first")
-    handler = functools.partial(QuietHandler, directory=str(SITE))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+    yield from serve(SITE)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install chromium`) "
-            "or set BYHAND_CHROMIUM; the tests never download a browser"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 class Visit:

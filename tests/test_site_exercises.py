@@ -10,24 +10,16 @@ Same set-up as tests/test_site.py: Debian's Chromium driven by Playwright, a loc
 _build/html; `make book` builds it).
 """
 
-import functools
-import http.server
 import os
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
+from browser import chromium, serve
 
 from byhand.derive import TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html")
-CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
 
 # What the page says about each derivation section, read in the page itself.
@@ -55,35 +47,14 @@ SECTIONS = """() => [...document.querySelectorAll('section')]
   }))"""
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
-    if not (SITE / "index.html").exists():
-        pytest.fail(f"no built book in {SITE}: run `make book` first (or set BYHAND_SITE)")
-    handler = functools.partial(QuietHandler, directory=str(SITE))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+    yield from serve(SITE)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install chromium`) "
-            "or set BYHAND_CHROMIUM; the tests never download a browser"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture

@@ -20,24 +20,16 @@ The site is BYHAND_SITE (default `_build/html`; `make book` builds it). axe-core
 pinned, via tools/fetch_assets.py into `_build/test-assets/` (the site never serves it).
 """
 
-import functools
-import http.server
 import os
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
+from browser import chromium, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html").resolve()
 AXE = ROOT / "_build" / "test-assets" / "axe-core" / "axe.min.js"
-CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -51,38 +43,14 @@ PAGES = sorted(
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # a page closed or left while loading breaks its connections: not an error here
-
-
 @pytest.fixture(scope="module")
 def server():
-    if not (SITE / "intro.html").exists():
-        pytest.fail(f"no built book in {SITE}: run `make book` first (or set BYHAND_SITE)")
-    handler = functools.partial(QuietHandler, directory=str(SITE))
-    httpd = QuietServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+    yield from serve(SITE, "intro.html")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium`, or set BYHAND_CHROMIUM; "
-                    "the tests never download a browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,65 @@
+"""What the browser tests share: the built book served on 127.0.0.1, and Debian's Chromium.
+
+    @pytest.fixture(scope="module")
+    def server():
+        yield from serve(SITE)           # the site's base URL, "http://127.0.0.1:<port>/"
+
+    @pytest.fixture(scope="module")
+    def browser():
+        yield from chromium()
+
+The tests route every request that is not to the local server to `abort`: the book must work
+offline. Chromium is never downloaded: set BYHAND_CHROMIUM to use another binary.
+"""
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium tries to reach Google's hosts at every start.
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a page closed or left while loading breaks its connections: not an error here
+
+
+def serve(site, page="index.html"):
+    """Serve the folder `site` on 127.0.0.1 (a generator for a fixture: yields the base URL)."""
+    if not (Path(site) / page).exists():
+        pytest.fail(f"no built book in {site}: run `make book` first (or set BYHAND_SITE)")
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+
+
+def chromium():
+    """Launch Debian's Chromium headless (a generator for a fixture: yields the browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install chromium`) "
+            "or set BYHAND_CHROMIUM; the tests never download a browser"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
