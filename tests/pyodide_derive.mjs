@@ -11,8 +11,9 @@
 // against each source's modification time and size. byhand/failure.py and byhand/derive/ are
 // copied afresh on every run (never cached). Then every task's reference answer and its first
 // classic mistake are checked, and one JSON line per task is printed: {"task", "right_passed",
-// "wrong_failed", "wrong_named", "seconds_right", ...}. The last line is {"import_seconds",
-// "cached", ...}. Called by tests/test_derive_pyodide.py.
+// "wrong_failed", "wrong_named", "seconds_right", ...}; then one per hostile string, {"hostile",
+// "outcome", "message", "seconds"}. The last line is {"import_seconds", "cached", ...}.
+// Called by tests/test_derive_pyodide.py.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -103,6 +104,24 @@ for task in derive.TASKS:
         row["wrong_failed"] = False
         row["wrong_error"] = f"{type(error).__name__}: {error}"
     row["seconds_wrong"] = time.perf_counter() - started
+    lines.append(json.dumps(row))
+# Hostile strings: deep nesting once overflowed the JavaScript stack here and killed the kernel
+# (CPython only raised RecursionError); each must now be refused with CheckFailed.
+HOSTILE = ["-" * 399 + "x", "(" * 200 + "x" + ")" * 200, "(" * 190 + "x" + ")" * 190,
+           "x" + "+x" * 199, "x" + "*x" * 199, "x" + "^x" * 20, "1e99999999",
+           "exp(exp(exp(1e12)))", "sum(eye(20000))"]
+for text in HOSTILE:
+    row = {"hostile": text[:40], "length": len(text)}
+    started = time.perf_counter()
+    try:
+        derive.judge(derive.tasks.BY_NAME["centered_difference_error"], text)
+        row["outcome"] = "passed"
+    except CheckFailed as failure:
+        row["outcome"] = "refused"
+        row["message"] = str(failure)
+    except BaseException as error:
+        row["outcome"] = f"{type(error).__name__}: {error}"
+    row["seconds"] = time.perf_counter() - started
     lines.append(json.dumps(row))
 lines.append(json.dumps({"import_seconds": import_seconds, "cached": ${cached ? "True" : "False"},
                          "python": sys.version.split()[0], "platform": sys.platform}))

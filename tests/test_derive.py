@@ -283,6 +283,66 @@ def test_formulas_that_would_never_finish_are_refused():
         judge(task, "1e100*s_i")
 
 
+# Strings that once hung the checker, filled the memory or overflowed the stack, and the words of
+# the message that now refuses each one. They run in a subprocess with a generous timeout, so a
+# regression fails the test instead of hanging it; no time is asserted.
+HOSTILE = [
+    ("1e99999999", "the number 1e99999999 is too large"),
+    ("1e-99999999", "the number 1e-99999999 is too small"),
+    ("1e999999999999", "the number 1e999999999999 is too large"),
+    ("9" * 300, "too many digits"),
+    ("(((((64^64)^64)^64)^64)^64)", "nested more than 3 deep"),
+    ("x" + "^x" * 20, "nested more than 3 deep"),
+    ("64^64*x", "the power 64^64 is too large or too small to check"),
+    ("exp(1000)^64", "is too large or too small to check"),
+    ("sum(ones(10^5))", "ones(100000) is too large"),
+    ("sum(ones(100000000))", "ones(100000000) is too large"),
+    ("sum(eye(3000))", "eye(3000) is too large"),
+    ("sum(eye(20000))", "eye(20000) is too large"),
+    ("exp(exp(exp(exp(100))))", "nested more than 3 deep"),
+    ("exp(exp(exp(1e12)))", "exp(1000000000000) is too large to check"),
+    ("cosh(exp(1001))", "is too large to check"),
+    ("-" * 399 + "x", "nested more than 40 deep"),
+    ("(" * 190 + "x" + ")" * 190, "nested more than 40 deep"),
+    ("sin(" * 79 + "x" + ")" * 79, "nested more than 40 deep"),
+    ("(1e12*x)^(1e12*x)", "a power whose exponent is not a number"),
+    ("x" + "+x" * 199, "counterexample"),  # long but flat: judged as usual
+]
+
+
+def test_hostile_strings_are_refused_with_a_reason():
+    script = f"""
+import json, sys
+from byhand.derive import BY_NAME, judge
+from byhand.failure import CheckFailed
+for text, _ in {HOSTILE!r}:
+    try:
+        judge(BY_NAME["centered_difference_error"], text)
+        outcome = "passed"
+    except CheckFailed as failure:
+        outcome = str(failure)
+    except BaseException as error:
+        outcome = f"escaped: {{type(error).__name__}}: {{error}}"
+    print(json.dumps(outcome), flush=True)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(outcomes) == len(HOSTILE)
+    for (text, words), message in zip(HOSTILE, outcomes):
+        assert words in message, (text[:40], message)
+        assert "escaped" not in message and len(message) < 1500, (text[:40], message)
+
+
+def test_a_literal_with_many_digits_is_summarized_in_the_message():
+    with pytest.raises(CheckFailed) as failure:
+        judge(derive.tasks.BY_NAME["centered_difference_error"], "1" * 116 + "*x")
+    reason = str(failure.value).splitlines()[2]  # after the formula as understood
+    assert reason.strip().startswith("the number 111111111111… (116 characters) has too many "
+                                     "digits"), reason
+
+
 def well_formed(latex):
     depth = 0
     for c in latex:

@@ -60,10 +60,13 @@ def pyodide_rows():
     how = "its bytecode cached" if summary["cached"] else "compiling its sources, then cached"
     print(f"\nPyodide {summary['python']} ({summary['platform']}): import byhand.derive "
           f"(with SymPy, {how}) {summary['import_seconds']:.1f} s")
-    for row in rows:
+    for row in (row for row in rows if "task" in row):
         print(f"  {row['task']:<30} reference {row['seconds_right']:.2f} s, "
               f"a slip {row['seconds_wrong']:.2f} s")
-    return {row["task"]: row for row in rows}
+    for row in rows:
+        if "hostile" in row:
+            print(f"  hostile {row['hostile'][:24]!r:<28} {row['outcome']} {row['seconds']:.2f} s")
+    return {row.get("task") or f"hostile {row['length']} {row['hostile']}": row for row in rows}
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[t.name for t in TASKS])
@@ -71,3 +74,15 @@ def test_reference_passes_and_a_slip_is_named_under_pyodide(task, pyodide_rows):
     row = pyodide_rows[task.name]
     assert row["right_passed"], row
     assert row["wrong_failed"] and row["wrong_named"], row
+
+
+def test_hostile_strings_are_refused_under_pyodide(pyodide_rows):
+    # 399 minus signs once overflowed the JavaScript stack and killed the kernel; the parser
+    # now refuses nesting deeper than 40 before recursing into it
+    rows = [row for name, row in pyodide_rows.items() if name.startswith("hostile ")]
+    assert len(rows) == 9
+    for row in rows:
+        assert row["outcome"] == "refused", row
+    deep = [row for row in rows if row["hostile"].startswith(("---", "((("))]
+    assert all("nested more than 40 deep" in row["message"] or "characters; the limit" in
+               row["message"] for row in deep), deep

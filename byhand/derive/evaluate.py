@@ -28,6 +28,16 @@ FUNCTIONS = {  # name -> allowed numbers of arguments
 CONSTANTS = {"e": sympy.E, "pi": sympy.pi}  # usable unless a task has a symbol of that name
 MAX_EXPONENT = 64
 MAX_NUMBER = 1e12
+MAX_DIGITS = 30  # of a number as typed, and of its exponent: 1e99999999 is refused on its text
+MAX_POWER_DIGITS = 100  # a constant power such as 64^64 is at most 10^±100
+MAX_EXP_ARGUMENT = 1000  # exp(exp(1000)) has about 10^434 digits: refused on its argument
+MAX_SIZE = 64  # of ones(n) and eye(n): the tasks' sizes are at most 5
+
+
+def _brief(value):
+    """A number for a message: a 116-digit one is summarized, not printed."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text)} characters)"
 
 
 class FormulaError(Exception):
@@ -67,9 +77,40 @@ def relu(x):
     return sympy.Max(x, 0)
 
 
+def _power(base, exponent):
+    """base^exponent, refused when both are numbers and the result has too many digits, and
+    for a variable exponent (except e^...): at a point, (1e12*x)^(1e12*x) is an exact integer
+    power with billions of digits."""
+    if not exponent.is_number and base != sympy.E:
+        raise FormulaError(f"a power whose exponent is not a number ({_brief(exponent)}) is "
+                           "not read here; write exp(...) instead")
+    if base.is_number and exponent.is_number and base != 0:
+        digits = abs(sympy.log(abs(base), 10) * exponent).evalf(15)
+        if digits.is_comparable and digits > MAX_POWER_DIGITS:
+            shown = f"({_brief(base)})" if base.is_negative else _brief(base)
+            raise FormulaError(f"the power {shown}^{_brief(exponent)} is too large or too small "
+                               f"to check (about 10^±{_brief(int(digits))}; at most "
+                               f"10^±{MAX_POWER_DIGITS} here)")
+    return base ** exponent
+
+
+def _growing(function):
+    """exp, cosh or sinh, refused for a number argument larger than MAX_EXP_ARGUMENT."""
+    def apply(x):
+        x = sympy.sympify(x)
+        if x.is_number:
+            size = abs(x).evalf(15)
+            if size.is_comparable and size > MAX_EXP_ARGUMENT:
+                raise FormulaError(f"{function.__name__}({_brief(x)}) is too large to check "
+                                   f"(its argument is at most {MAX_EXP_ARGUMENT} here)")
+        return function(x)
+    return apply
+
+
 ELEMENTWISE = {
-    "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
-    "tanh": sympy.tanh, "cosh": sympy.cosh, "sinh": sympy.sinh, "sin": sympy.sin,
+    "exp": _growing(sympy.exp), "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
+    "tanh": sympy.tanh, "cosh": _growing(sympy.cosh), "sinh": _growing(sympy.sinh),
+    "sin": sympy.sin,
     "cos": sympy.cos,
     "abs": sympy.Abs, "sigma": sigmoid, "sigmoid": sigmoid,
     "relu": relu, "step": lambda x: compare(sympy.Gt, x, 0),
@@ -148,10 +189,21 @@ class Evaluator:
 
     # leaves
     def op_number(self, node):
-        value = sympy.Rational(node.args[0])
+        # judged on its text first: building 1e99999999 as a Rational, or comparing it with a
+        # float, takes minutes
+        text = node.args[0]
+        mantissa, _, exponent = text.lower().partition("e")
+        if len(mantissa.replace(".", "")) > MAX_DIGITS:
+            raise FormulaError(f"the number {_brief(text)} has too many digits (at most "
+                               f"{MAX_DIGITS} here)")
+        if len(exponent.lstrip("+-").lstrip("0")) > 3 or abs(int(exponent or 0)) > MAX_DIGITS:
+            size = "small" if exponent.startswith("-") else "large"
+            raise FormulaError(f"the number {_brief(text)} is too {size} (its power of ten is "
+                               f"at most {MAX_DIGITS} here)")
+        value = sympy.Rational(text)
         if abs(value) > MAX_NUMBER:
-            raise FormulaError(f"the number {node.args[0]} is too large (at most {MAX_NUMBER:g} "
-                               "here)")
+            raise FormulaError(f"the number {_brief(text)} is too large (at most "
+                               f"{MAX_NUMBER:g} here)")
         return value
 
     def op_name(self, node):
@@ -213,12 +265,12 @@ class Evaluator:
         if is_matrix(exponent):
             raise ShapeError("an exponent must be a number, not " + describe_shape(exponent))
         if exponent.is_number and abs(exponent) > MAX_EXPONENT:  # (a + b)^100000 would never end
-            raise FormulaError(f"the exponent {exponent} is too large (at most {MAX_EXPONENT} "
-                               "here)")
+            raise FormulaError(f"the exponent {_brief(exponent)} is too large (at most "
+                               f"{MAX_EXPONENT} here)")
         if is_matrix(base) and 1 not in base.shape:
             raise ShapeError(f"the power of {describe_shape(base)} is ambiguous: write M*M "
                              "for a matrix product or hadamard(M, M) entry by entry")
-        return _map(lambda x: x ** exponent, base)
+        return _map(lambda x: _power(x, exponent), base)
 
     def op_T(self, node):
         value = self(node.args[0])
@@ -236,6 +288,8 @@ class Evaluator:
             if is_matrix(size) or not (size.is_Integer and size > 0):
                 raise ShapeError(f"{name}(n) needs a size such as N, not {size}")
             n = int(size)
+            if n > MAX_SIZE:  # ones(10^8) would fill the memory
+                raise FormulaError(f"{name}({n}) is too large (at most {name}({MAX_SIZE}) here)")
             return ImmutableMatrix.ones(n, 1) if name == "ones" else ImmutableMatrix.eye(n)
         if name == "sum" and len(arguments) == 2:
             return self.sum_along(self(arguments[0]), self(arguments[1]))

@@ -26,6 +26,14 @@ from byhand.failure import CheckFailed
 
 INDEX_FUNCTIONS = ("delta", "KroneckerDelta")
 MAX_LENGTH = 400  # characters; the longest reference answer is under 60
+# Parentheses, signs, calls and exponents nested deeper than this are refused before the parser
+# recurses into them: under Pyodide a few hundred nested levels overflow the JavaScript stack and
+# kill the kernel (CPython would only raise RecursionError). The references nest at most 4 deep.
+MAX_DEPTH = 40
+# exp, cosh, sinh and powers nested deeper than this grow past any number SymPy can evaluate in
+# reasonable time (x^x^x^..., exp(exp(exp(exp(x))))): refused. The references nest at most 2.
+MAX_GROWTH = 3
+GROWTH = ("exp", "cosh", "sinh")
 
 # Greek letters a student may type instead of spelling them out.
 GREEK = {
@@ -151,7 +159,21 @@ class Grammar:
 
 def parse(text, grammar):
     """The syntax tree of `text`, or CheckFailed saying what could not be read."""
-    return _Parser(text, tokenize(text), grammar).parse()
+    tree = _Parser(text, tokenize(text), grammar).parse()
+    _check_growth(text, tree)
+    return tree
+
+
+def _check_growth(text, node, depth=0):
+    """Refuse towers of powers and exponentials, before anything is evaluated."""
+    if node.op == "^" or (node.op == "call" and node.args[0] in GROWTH):
+        depth += 1
+        if depth > MAX_GROWTH:
+            refuse(text, node.position, f"powers and exponentials nested more than {MAX_GROWTH} "
+                                        "deep grow too fast to be checked")
+    for child in node.args:
+        if isinstance(child, Node):
+            _check_growth(text, child, depth)
 
 
 class _Parser:
@@ -159,6 +181,7 @@ class _Parser:
 
     def __init__(self, text, tokens, grammar):
         self.text, self.tokens, self.grammar, self.i = text, tokens, grammar, 0
+        self.depth = 0  # how many unary() calls are open: each level of nesting opens one
 
     def peek(self):
         return self.tokens[self.i]
@@ -215,7 +238,19 @@ class _Parser:
                 return node
 
     def unary(self):
+        # every nesting (a sign, parentheses, a call's arguments, an exponent) passes through
+        # here, so counting the open calls bounds the recursion of the whole parser
         token = self.peek()
+        if self.depth >= MAX_DEPTH:
+            refuse(self.text, token.position, f"the formula is nested more than {MAX_DEPTH} "
+                                              "deep (signs, parentheses, functions, powers)")
+        self.depth += 1
+        try:
+            return self._unary(token)
+        finally:
+            self.depth -= 1
+
+    def _unary(self, token):
         if token.text in ("-", "+"):
             self.take()
             operand = self.unary()
