@@ -63,3 +63,17 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
+
+
+def only_local(base, blocked):
+    """A route handler that lets requests to `base` through and aborts, and records in `blocked`,
+    every other one: `page.route("**/*", only_local(server, blocked))`."""
+
+    def route(route):
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    return route

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import chromium, serve
+from browser import chromium, only_local, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -52,14 +52,7 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("response", lambda r: r.status >= 400 and self.missing.append(r.url))
 
-        def only_local(route):
-            if route.request.url.startswith(base):
-                route.continue_()
-            else:
-                self.blocked.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", only_local)
+        self.page.route("**/*", only_local(base, self.blocked))
         self.page.goto(base + path, wait_until="load")
         self.page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
         self.page.wait_for_load_state("networkidle")
@@ -238,14 +231,7 @@ def test_launch_button_opens_the_chapter_in_jupyterlite(browser, server):
     context = browser.new_context()
     blocked, missing = [], []
 
-    def only_local(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
+    context.route("**/*", only_local(server, blocked))
     page = context.new_page()
     page.on("response", lambda r: r.status >= 400 and missing.append(r.url))
     try:

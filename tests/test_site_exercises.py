@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser import chromium, serve
+from browser import chromium, only_local, serve
 
 from byhand.derive import TASKS
 
@@ -68,14 +68,7 @@ def sections(browser, server):
         blocked, errors = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
 
-        def only_local(route):
-            if route.request.url.startswith(server):
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
+        page.route("**/*", only_local(server, blocked))
         response = page.goto(server + path, wait_until="load")
         assert response.ok, f"{path}: HTTP {response.status}"
         page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")

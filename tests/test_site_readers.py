@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import chromium, serve
+from browser import chromium, only_local, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html").resolve()
@@ -70,14 +70,7 @@ def contexts(browser, server):
             ctx = browser.new_context(viewport=PHONE, color_scheme=scheme)
             blocked = []
 
-            def only_local(route):
-                if route.request.url.startswith(server):
-                    route.continue_()
-                else:
-                    blocked.append(route.request.url)
-                    route.abort()
-
-            ctx.route("**/*", only_local)
+            ctx.route("**/*", only_local(server, blocked))
             ctx.blocked = blocked
             made[scheme] = ctx
         return made[scheme]
