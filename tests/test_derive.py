@@ -114,12 +114,26 @@ GENERIC = [  # wrong answers outside the catalogs: the mistake any task can have
     ("logsumexp_gradient", "exp(x_i)/S^3", "counterexample: at i = 1, x = (0.5, -1, 2)"),
     ("cross_entropy_gradient_p", "-t/p + 1/(s - s)", "unknown name 's'"),
     ("relu_backward", "relu(dout)", "a ReLU of the gradient"),
-    ("residual_input_gradient", "g + H^T*(m*g) + I", "adds the identity matrix"),
+    ("residual_input_gradient", "g + V^T*(m*g) + I", "adds the identity matrix"),
     # wrong by less than 30 digits show: SymPy finds the constant, or 100 digits do
     ("softmax_jacobian_entry", "s_i*(delta_ij - s_j) + 10^(-40)",
      "differs from the right one by the constant 1.00000E-40"),
     ("softmax_jacobian_entry", "s_i*(delta_ij - s_j) + 10^(-40)*exp(s_i)",
      "too little to show in 30 digits, but not 0"),
+    # a wrong threshold: no random point falls between 0 and 0.1, so the switch is probed
+    ("relu_backward", "dout*(x > 0.1)", "counterexample: at x = 0.09995"),
+    ("relu_backward", "dout*(x > 1e-9)", "counterexample: at x = 5e-10"),
+    ("sigmoid_derivative", "s*(1 - s)*(x < 5)", "counterexample: at x = 5.0003"),
+    ("sigmoid_derivative", "s*(1 - s)*((x < 5) + (x > 5.00001))", "at x = 5.000005"),
+    # past a wrong cut-off the truth is tiny (about 4e-26), not 0
+    ("tanh_backward", "dout*(1 - t^2)*(abs(x) < 30)", "counterexample: at x = -30.001"),
+    ("relu_backward", "dout*(x > 0)*(sin(x) < 0.99)", "cannot be checked: it switches where"),
+    # a size used as a number could vanish at the sizes checked: checked at one more set
+    ("softmax_cross_entropy_batch", "(P - T)/N + (N - 2)*(N - 3)*P",
+     "counterexample: at sizes N = "),
+    ("softmax_cross_entropy_batch", "(P - T)/N + (N*P - 2*P)*(N - 3)",
+     "counterexample: at sizes N = "),
+    ("linear_dW", "X^T*dA*(1 + (D - 3)*(D - 2))", "counterexample: at sizes N = "),
 ]
 
 
@@ -128,6 +142,39 @@ def test_other_wrong_answers_are_explained(name, answer, words):
     with pytest.raises(CheckFailed) as failure:
         judge(derive.tasks.BY_NAME[name], answer)
     assert words in str(failure.value), str(failure.value)
+
+
+def test_a_formula_built_to_vanish_at_the_checked_points_still_fails():
+    # s(1 - s) plus a polynomial that is 0 at every point the numbers use: SymPy cannot
+    # reduce it, the 30-digit values agree, and only fresh points (seeded by the answer's own
+    # text, so unknown when it was written) can show that it is wrong
+    task = derive.tasks.BY_NAME["sigmoid_derivative"]
+    judge_ = derive.equivalence.Judge(task, task.reference)
+    judge_.tree = task.parse(task.reference)
+    x = next(s for s in judge_.build_groups()[0][2]["x"].free_symbols)
+    roots = [point[x] for group in judge_.build_groups() for point in group[4]]
+    vanishing = "*".join(f"(x - {sympy.Rational(r)})" for r in roots)
+    assert len(roots) >= 7
+    with pytest.raises(CheckFailed, match="counterexample: at x = "):
+        judge(task, f"s*(1 - s) + {vanishing}")
+
+
+@pytest.mark.parametrize("name, answer, slip", [
+    # at square sizes N = K, so (P - T)/K is the right answer there: no slip may be named
+    ("softmax_cross_entropy_batch", "(P - T)*eye(N)/K", None),
+    # the first mask case is all ones, where a missing mask is the right answer
+    ("residual_input_gradient", "g + V^T*g + I", None),
+    ("linear_dX", "W^T*dA", "the factors in the wrong order"),
+])
+def test_after_a_shape_error_only_an_unambiguous_slip_is_named(name, answer, slip):
+    with pytest.raises(CheckFailed) as failure:
+        judge(derive.tasks.BY_NAME[name], answer)
+    message = str(failure.value)
+    assert "shape" in message, message
+    if slip:
+        assert f"classic mistake: {slip}" in message, message
+    else:
+        assert "classic mistake" not in message, message
 
 
 def test_a_counterexample_shows_the_point_and_both_values():
@@ -218,8 +265,10 @@ def test_a_valid_answer_is_never_handed_to_an_evaluator(no_evaluation):
 
 def test_other_kinds_of_answer_are_refused_with_a_reason():
     task = derive.tasks.BY_NAME["softmax_vjp"]
-    with pytest.raises(CheckFailed, match="not answered yet"):
+    with pytest.raises(CheckFailed, match="not answered yet") as failure:
         judge(task, "   ")
+    # the task's own symbols, not another task's example
+    assert "symbols s, v" in str(failure.value) and "delta" not in str(failure.value)
     with pytest.raises(CheckFailed, match="expected your formula as a string"):
         judge(task, ["s", "v"])
     with pytest.raises(CheckFailed, match="explicit SymPy Matrix"):

@@ -165,17 +165,17 @@ def relu_backward(name):
 
 
 def residual(name):
-    H, x, g = symbols("H", 3, 3), symbols("x", 3), symbols("g", 3)
+    V, x, g = symbols("V", 3, 3), symbols("x", 3), symbols("g", 3)
     b1, b2 = symbols("b1", 3), symbols("b2", 3)
     pairs = []
     for mask in ((1, 0, 1), (0, 1, 1)):
         m = Matrix(mask)
-        # where the signs of a = Hx + b1 are fixed, relu(a) = diag(m) a
-        y = x + sympy.diag(*mask) * (H * x + b1) + b2
+        # where the signs of a = Vx + b1 are fixed, relu(a) = diag(m) a
+        y = x + sympy.diag(*mask) * (V * x + b1) + b2
         e = (g.T * y)[0]
-        wrt = {"residual_input_gradient": x, "residual_weight_gradient": H,
+        wrt = {"residual_input_gradient": x, "residual_weight_gradient": V,
                "residual_bias_gradient": b1}[name]
-        env = {"H": H, "x": x, "g": g, "m": m, "I": sympy.eye(3), "D": 3}
+        env = {"V": V, "x": x, "g": g, "m": m, "I": sympy.eye(3), "D": 3}
         pairs.append((reference(name, env), gradient(e, wrt)))
     return pairs
 

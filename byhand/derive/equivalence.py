@@ -15,8 +15,18 @@ assumptions and constraints. Then:
    under the task's assumptions). A difference that reduces to a nonzero constant is a wrong
    answer (wrong by less than 30 digits show). Where SymPy cannot decide (in its time budget, or
    because the constraint that makes a square root's argument positive is beyond its
-   assumptions), the values must also agree to 100 digits at every point; then the answer
-   passes and the verdict says that it rests on numbers. An answer never passes on one point.
+   assumptions), the values must also agree to 100 digits at every point and at fresh points
+   drawn from a seed made of the answer's own text (a formula cannot be built to vanish at
+   points it does not know); then the answer passes and the verdict says that it rests on
+   numbers. An answer never passes on one point.
+3. **Thresholds.** Numbers at random points cannot see a wrong threshold (`x > 0.1` where the
+   answer needs `x > 0`: no point may fall between). So where an undecided difference holds a
+   comparison, an `abs`, a `max` or a step, every value at which it switches is found (a root of
+   a polynomial in one symbol, the others held at a point), and the formula is compared just
+   below and just above it. A switch that cannot be located is refused, not passed.
+4. **Sizes.** A formula that uses a size (N, K, ...) as a number, not only as the length of
+   ones(N), is also checked at one more size set, the last one grown by 1 to 3 (seeded by the
+   answer's text): (N - 2)(N - 3)·P vanishes at N = 2 and 3, but not there.
 
 Constraints are built into the symbols (a probability vector's last entry is 1 minus the others),
 so both the symbols and every point lie on the constraint surface: a formula that is right only
@@ -26,6 +36,7 @@ the symbols are free, and an answer that assumes the constraint (p − t) is wro
 the surface, and is named as that slip.
 """
 
+import hashlib
 import random
 import time
 from dataclasses import dataclass
@@ -47,6 +58,9 @@ SIMPLIFY_OPS = 120  # larger differences are not given to simplify
 EXPAND_POWER = 12  # nor are powers of sums above this to expand
 PRECISE_DIGITS = 100  # where SymPy cannot decide, values must agree to this many digits
 PRECISE_TOLERANCE = sympy.Float("1e-90", PRECISE_DIGITS)
+FRESH_POINTS = 3  # more random points per case where SymPy cannot decide, seeded by the answer
+MAX_SWITCH_DEGREE = 6  # a switch where a polynomial of at most this degree changes sign
+SWITCH_STEP = sympy.Rational(1, 10 ** 6)  # how far below and above a switch to compare
 
 
 @dataclass
@@ -136,13 +150,21 @@ class Judge:
 
     def __call__(self):
         text = as_text(self.answer)
+        if not text.strip():
+            names = ", ".join(self.task.symbols)
+            raise CheckFailed(f"{self.task.check_name}: not answered yet: write your formula for "
+                              f"{self.task.short} in the string answer = \"...\", in the "
+                              f"symbols {names}", self.task.hint())
         tree = self.task.parse(text)
         self.tree, self.trace = tree, {}
-        self.groups = self.build_groups()
-        items = self.evaluate(tree)
+        self.groups = self.build_groups(_seed(text) if _size_outside_shapes(
+            tree, set(self.task.model.sizes[0])) else None)
+        items = self.items = self.evaluate(tree)
         agreed = self.compare_numbers(items)
         undecided = self.compare_symbols(items)
         if undecided:
+            self.probe_switches(items, undecided)
+            agreed += self.add_fresh_points(text)
             self.confirm_precisely(undecided)
         return Verdict(self.understood(), self.understood(latex=True), not undecided, agreed)
 
@@ -162,23 +184,108 @@ class Judge:
                 undecided.append((item, s, t))
         return undecided
 
+    def add_fresh_points(self, text):
+        """More random points for every case, from a seed made of the answer's text: unknown
+        to whoever writes the answer, yet the same verdict every time for the same answer."""
+        rng = random.Random(_seed(text))
+        added = 0
+        for sizes, case, env, free, points in self.groups:
+            fresh = self.task.model.points(env, free, FRESH_POINTS + 1, rng)[1:]
+            points.extend(fresh)  # the readable point stays first, for messages
+            added += len(fresh)
+        return added
+
     def confirm_precisely(self, undecided):
         """Where SymPy could not decide: the values must agree to 100 digits, exactly computed."""
         for item, s, t in undecided:
-            for point in self.groups[item.group][4]:
+            for k, point in enumerate(self.groups[item.group][4]):
                 a = sympy.N(sympy.sympify(s).xreplace(point), PRECISE_DIGITS)
                 b = sympy.N(sympy.sympify(t).xreplace(point), PRECISE_DIGITS)
                 if not (finite(a) and finite(b)) or abs(a - b) > PRECISE_TOLERANCE * max(
                         1, abs(a), abs(b)):
+                    if not same(number(s, point, precise=True), number(t, point, precise=True)):
+                        self.fail_value(self.items, item, k, self.position(item, s), a, b)
                     self.fail(f"{self.head()}\n  your formula differs from the right one by "
-                              f"{sympy.N(a - b, 6)} at {self.describe_point(item.group, 0)} "
+                              f"{sympy.N(a - b, 6)} at {self.describe_point(item.group, k)} "
                               "(too little to show in 30 digits, but not 0)", None)
+
+    @staticmethod
+    def position(item, entry):
+        return next((n for n, e in enumerate(entries(item.student)) if e is entry), 0)
+
+    # -------------------------------------------------------------- thresholds
+
+    def probe_switches(self, items, undecided):
+        """Compare inside every interval between the values where a comparison, abs, max or
+        step in an undecided difference switches: random points alone would never land
+        between x > 0 and x > 0.1."""
+        for item, s, t in undecided:
+            switches = _switching(sympy.sympify(s - t))
+            if not switches:
+                continue
+            sizes, case, env, free, points = self.groups[item.group]
+            domains = dict(free)
+            for base in points[:2]:  # the readable point and a random one
+                symbols = set().union(*(e.free_symbols for e in switches)) & set(domains)
+                for symbol in sorted(symbols, key=str):
+                    roots = sorted({r for e in switches if symbol in e.free_symbols
+                                    for r in self.switch_roots(e, symbol, base)})
+                    for value in _probes(roots, *_bounds(domains[symbol])):
+                        point = type(base)(base)
+                        point[symbol] = value
+                        if not self.in_domain(env, domains[symbol], value, point):
+                            continue
+                        # to 100 digits: past a wrong cut-off the truth may be tiny (1e-26)
+                        a = sympy.N(sympy.sympify(s).xreplace(point), PRECISE_DIGITS)
+                        b = sympy.N(sympy.sympify(t).xreplace(point), PRECISE_DIGITS)
+                        if not (finite(a) and finite(b)) or abs(a - b) > PRECISE_TOLERANCE * max(
+                                1, abs(a), abs(b)):
+                            points.append(point)
+                            self.fail_value(items, item, len(points) - 1,
+                                            self.position(item, s), a, b)
+
+    def switch_roots(self, expression, symbol, base):
+        """The real values of `symbol` where `expression` changes sign, the other symbols held
+        at `base`; CheckFailed if they cannot be found."""
+        others = {k: v for k, v in base.items() if k != symbol}
+        expression = sympy.sympify(expression).xreplace(others)
+        try:
+            poly = sympy.Poly(sympy.together(expression).as_numer_denom()[0], symbol)
+            if poly.degree() <= MAX_SWITCH_DEGREE and poly.free_symbols <= {symbol}:
+                return [sympy.N(r, DIGITS) for r in poly.real_roots()] if poly.degree() else []
+        except sympy.PolynomialError:
+            pass
+        try:  # abs(x) < 30, exp(x) > 2: SymPy's solver, over the reals
+            roots = sympy.solveset(expression, symbol, sympy.S.Reals)
+            if isinstance(roots, sympy.FiniteSet) and all(r.is_number for r in roots):
+                return [sympy.N(r, DIGITS) for r in roots]
+        except Exception:  # noqa: BLE001  (a solver that fails locates nothing)
+            pass
+        self.fail(f"{self.head()}\n  cannot be checked: it switches where "
+                  f"{_plain(expression)} changes sign, and that value cannot be located "
+                  "exactly. The right formula needs no such condition: write it with the "
+                  "task's symbols and its cases (such as x > 0)", None)
+
+    @staticmethod
+    def in_domain(env, domain, value, point):
+        if domain == "positive" and not value > 0:
+            return False
+        if domain == "unit" and not 0 < value < 1:
+            return False
+        if isinstance(domain, tuple):  # a probability: every entry of its vector stays positive
+            return all(number(e, point) > 0 for e in entries(env[domain[1]]))
+        return True
 
     # -------------------------------------------------------------- building the values
 
-    def build_groups(self):
+    def build_groups(self, seed=None):
+        """One group per size set and case. A formula that uses a size as a number, (N - 2)*X,
+        is also checked at sizes it cannot know: the last set grown by 1 to 3, from `seed`."""
         model = self.task.model
-        settings = [(sizes, case) for sizes in model.sizes for case in model.cases(sizes)]
+        size_sets = list(model.sizes)
+        if seed is not None:
+            size_sets.append({name: value + 1 + seed % 3 for name, value in size_sets[-1].items()})
+        settings = [(sizes, case) for sizes in size_sets for case in model.cases(sizes)]
         count = 1 + max(2, -(-RANDOM_POINTS // len(settings)))  # a readable point, then random
         groups = []
         for sizes, case in settings:
@@ -246,8 +353,11 @@ class Judge:
     def fail_value(self, items, item, k, position, yours, right):
         where = self.describe_point(item.group, k)
         at = ""
+        sizes = self.groups[item.group][0]
+        if sizes != self.groups[0][0]:  # another size set: say which
+            at = "sizes " + ", ".join(f"{n} = {v}" for n, v in sizes.items()) + "; "
         if item.assignment:
-            at = ", ".join(f"{i} = {v + 1}" for i, v in item.assignment.items()) + ", "
+            at += ", ".join(f"{i} = {v + 1}" for i, v in item.assignment.items()) + ", "
         entry = ""
         if is_matrix(item.truth):
             rows, cols = item.truth.shape
@@ -324,35 +434,51 @@ class Judge:
         return True
 
     def match_slip_by_value(self, student):
-        sizes, case, env, free, points = self.groups[0]
-        item = _Item(0, {}, student, None)
+        """After a wrong shape: the slip the formula equals in every case of the first sizes."""
         if self.task.indices:
             return None
-        for slip, tree in self.slip_trees():
-            if self._agrees(tree, [item], env, points, lenient=False):
-                return slip
-        return None
+        first = [(env, points) for sizes, case, env, free, points in self.groups
+                 if sizes == self.groups[0][0]]
+        return self.only_slip(first, lenient=False)
 
     def match_slip_after_shape_error(self):
         """A shape error may still be a known slip: compare with broadcasting, or square sizes."""
         model = self.task.model
         if self.task.indices:  # entries are scalars: no broadcasting, no square sizes to try
             return None
-        attempts = [(self.groups[0][2], self.groups[0][4], True)]
+        first = [(env, points) for sizes, case, env, free, points in self.groups
+                 if sizes == self.groups[0][0]]
+        attempts = [(first, True)]
         if model.square:  # strictly at square sizes first: v^T*x is then an inner product
-            env, free = model.environment(model.square, model.cases(model.square)[0])
-            points = model.points(env, free, 3, random.Random(SEED))
-            attempts = [(env, points, False)] + attempts + [(env, points, True)]
-        for env, points, lenient in attempts:
-            try:
-                student = evaluate(self.tree, env, lenient=lenient)
-            except FormulaError:
-                continue
-            item = _Item(0, {}, student, None)
-            for slip, tree in self.slip_trees():
-                if self._agrees(tree, [item], env, points, lenient=lenient):
-                    return slip
+            rng = random.Random(SEED)
+            square = []
+            for case in model.cases(model.square):
+                env, free = model.environment(model.square, case)
+                square.append((env, model.points(env, free, 3, rng)))
+            attempts = [(square, False)] + attempts + [(square, True)]
+        for cases, lenient in attempts:
+            slip = self.only_slip(cases, lenient)
+            if slip:
+                return slip
         return None
+
+    def only_slip(self, cases, lenient):
+        """The slip whose values the formula's equal in every (env, points) case, if exactly
+        one does and the right answer does not: at square sizes N and K are one number, so
+        (P - T)/K cannot be told from (P - T)/N, and a case whose mask is all ones cannot tell
+        a missing mask; then no slip is named rather than a wrong one."""
+        students = []
+        for env, points in cases:
+            try:
+                students.append(evaluate(self.tree, env, lenient=lenient))
+            except FormulaError:
+                return None
+        matching = []
+        for slip, tree in [(None, self.reference)] + list(self.slip_trees()):
+            if all(self._agrees(tree, [_Item(0, {}, student, None)], env, points, lenient)
+                   for student, (env, points) in zip(students, cases)):
+                matching.append(slip)
+        return matching[0] if len(matching) == 1 and matching[0] is not None else None
 
     def ratio(self, items, points):
         """The one number r with yours = r × right at every entry and point, else None."""
@@ -414,6 +540,82 @@ class Judge:
         return None
 
 
+def _switching(expression):
+    """The expressions whose sign change switches a comparison, abs, max/min, sign or step."""
+    found = set()
+    for piecewise in expression.atoms(sympy.Piecewise):
+        for _, condition in piecewise.args:
+            for relation in getattr(condition, "atoms", lambda *_: ())(sympy.core.relational
+                                                                         .Relational):
+                found.add(relation.lhs - relation.rhs)
+    for atom in expression.atoms(sympy.Abs, sympy.sign, sympy.Heaviside):
+        found.add(atom.args[0])
+    for atom in expression.atoms(sympy.Max, sympy.Min):
+        arguments = atom.args
+        found.update(a - b for k, a in enumerate(arguments) for b in arguments[k + 1:])
+    return [f for f in found if f.free_symbols]
+
+
+def _bounds(domain):
+    if domain == "real":
+        return None, None
+    if domain == "positive":
+        return sympy.Integer(0), None
+    return sympy.Integer(0), sympy.Integer(1)  # unit, or an entry of a probability vector
+
+
+def _probes(roots, low=None, high=None):
+    """One short decimal inside each interval that the sorted roots cut the domain (low, high)
+    into (the outer ones close to the outermost roots), so that every piece is compared once."""
+    roots = [sympy.Rational(sympy.nsimplify(r, rational=True)) for r in roots]
+    roots = [r for r in roots if (low is None or r > low) and (high is None or r < high)]
+    if not roots:
+        return []
+    width = [max(abs(r), 1) * sympy.Rational(1, 10 ** 4) for r in roots]
+    first, last = roots[0] - width[0], roots[-1] + width[-1]
+    edges = ([first if low is None else max(first, low)] + roots
+             + [last if high is None else min(last, high)])
+    return [_shortest_between(a, b) for a, b in zip(edges, edges[1:]) if a < b]
+
+
+def _shortest_between(a, b):
+    """The decimal with the fewest digits strictly between a and b, as an exact rational."""
+    a, b = sympy.Rational(sympy.nsimplify(a, rational=True)), sympy.Rational(
+        sympy.nsimplify(b, rational=True))
+    middle = (a + b) / 2
+    for digits in range(0, 40):
+        scale = sympy.Integer(10) ** digits
+        candidate = sympy.Rational(sympy.floor(middle * scale + sympy.Rational(1, 2)), scale)
+        if a < candidate < b:
+            return candidate
+    return middle
+
+
+def _is_decimal(value):
+    value = sympy.Rational(value)
+    q = int(value.q)
+    while q % 10 == 0:
+        q //= 10
+    return q in (1, 2, 5)
+
+
+def _plain(expression):
+    return str(expression).replace("**", "^")
+
+
+def _seed(text):
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _size_outside_shapes(node, sizes):
+    """True if a size name is used as a number, not only as the size of ones(N) or eye(N)."""
+    if node.op == "name":
+        return node.args[0] in sizes
+    if node.op == "call" and node.args[0] in ("ones", "eye"):
+        return False
+    return any(_size_outside_shapes(child, sizes) for child in node.args if hasattr(child, "op"))
+
+
 def _calls(node, name):
     if node.op == "call" and node.args[0] == name:
         return True
@@ -429,6 +631,8 @@ def _short(value):
 
 
 def _format(value, point):
+    if not is_matrix(value) and value in point and _is_decimal(point[value]):
+        return f"{float(point[value]):.12g}"  # a value probed next to a switch, in full
     if is_matrix(value):
         rows, cols = value.shape
         numbers = [[_short(number(value[i, j], point)) for j in range(cols)] for i in range(rows)]

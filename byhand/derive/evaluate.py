@@ -21,7 +21,7 @@ FUNCTIONS = {  # name -> allowed numbers of arguments
     "exp": (1,), "log": (1,), "ln": (1,), "sqrt": (1,), "tanh": (1,), "cosh": (1,), "sinh": (1,),
     "sin": (1,), "cos": (1,), "abs": (1,), "sigma": (1,), "sigmoid": (1,), "relu": (1,),
     "step": (1,), "heaviside": (1,), "max": (2,), "diag": (1,), "sum": (1, 2), "ones": (1,),
-    "eye": (1,), "transpose": (1,), "hadamard": (2,),
+    "eye": (1,), "transpose": (1,), "hadamard": (2,), "dot": (2,), "outer": (2,), "sech": (1,),
 }
 
 
@@ -112,6 +112,7 @@ ELEMENTWISE = {
     "tanh": sympy.tanh, "cosh": _growing(sympy.cosh), "sinh": _growing(sympy.sinh),
     "sin": sympy.sin,
     "cos": sympy.cos,
+    "sech": lambda x: 1 / _growing(sympy.cosh)(x),
     "abs": sympy.Abs, "sigma": sigmoid, "sigmoid": sigmoid,
     "relu": relu, "step": lambda x: compare(sympy.Gt, x, 0),
     "heaviside": lambda x: compare(sympy.Gt, x, 0),
@@ -158,6 +159,10 @@ def _map(function, *values):
         return function(*(v[i, j] if is_matrix(v) else v for v in values))
 
     return ImmutableMatrix(rows, cols, entry)
+
+
+def inner(a, b):
+    return sum((x * y for x, y in zip(a, b)), sympy.Integer(0))
 
 
 def _broadcast(a, b, what, lenient):
@@ -251,6 +256,14 @@ class Evaluator:
                              "the inner sizes differ")
         return a * b
 
+    def op_dot(self, node):
+        """a · b: the inner product of two vectors of one shape, else the same as a * b."""
+        a, b = self(node.args[0]), self(node.args[1])
+        if is_matrix(a) and is_matrix(b) and a.shape == b.shape and 1 in a.shape:
+            self.trace[id(node)] = "inner"
+            return inner(a, b)
+        return self.op_mul(node)
+
     def op_hadamard(self, node):
         a, b = _broadcast(self(node.args[0]), self(node.args[1]), "multiply entry by entry",
                           self.lenient)
@@ -302,6 +315,17 @@ class Evaluator:
         if name == "hadamard":
             a, b = _broadcast(*values, "multiply entry by entry", self.lenient)
             return _map(lambda x, y: x * y, a, b)
+        if name in ("dot", "outer"):
+            a, b = values
+            if not (is_matrix(a) and is_matrix(b) and 1 in a.shape and 1 in b.shape):
+                raise ShapeError(f"{name}(a, b) takes two vectors, not {describe_shape(a)} and "
+                                 f"{describe_shape(b)}")
+            if name == "outer":
+                return ImmutableMatrix(list(a)) * ImmutableMatrix(list(b)).T
+            if len(a) != len(b):
+                raise ShapeError(f"dot(a, b) takes two vectors of one length, not "
+                                 f"{describe_shape(a)} and {describe_shape(b)}")
+            return inner(a, b)
         if name == "transpose":
             return values[0].T if is_matrix(values[0]) else values[0]
         if name == "sum":
@@ -330,6 +354,7 @@ class Evaluator:
 
 
 _OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "⊙": "hadamard",
+             "·": "dot",
              "^": "pow", ">": "compare", "<": "compare", ">=": "compare", "<=": "compare"}
 
 

@@ -12,10 +12,11 @@ Grammar (loosest first):
     sum        := product { ('+' | '-') product }
     product    := unary { ('*' | '/' | '@' | '⊙' | '·' | nothing) unary }
     unary      := ('-' | '+') unary | power
-    power      := atom { 'ᵀ' } [ ('^' | '**') ('T' | unary) ]
+    power      := atom { 'ᵀ' } [ ('^' | '**') ('T' | unary) | '²' | '³' ]
     atom       := number | name | name '(' arguments ')' | '(' comparison ')'
 
-`^T` (or `ᵀ`) is a transpose; writing two factors side by side multiplies them.
+`^T` (or `ᵀ`) is a transpose; writing two factors side by side multiplies them. `a · b` of two
+vectors of one shape is their inner product (otherwise it is `*`); `×` is `*`.
 """
 
 import keyword
@@ -41,9 +42,11 @@ GREEK = {
     "θ": "theta", "λ": "lambda", "μ": "mu", "π": "pi", "σ": "sigma", "τ": "tau", "φ": "phi",
     "Σ": "Sigma", "Δ": "Delta",
 }
-OPERATORS = ["**", ">=", "<=", "+", "-", "−", "*", "/", "^", "@", "⊙", "·", "×", "ᵀ", "(", ")",
+OPERATORS = ["**", ">=", "<=", "+", "-", "−", "*", "/", "^", "@", "⊙", "·", "×", "ᵀ", "²", "³",
+             "(", ")",
              ",", ">", "<", "≥", "≤"]
-TYPOGRAPHIC = {"−": "-", "·": "*", "×": "*", "≥": ">=", "≤": "<="}  # as copied from a page
+TYPOGRAPHIC = {"−": "-", "×": "*", "≥": ">=", "≤": "<="}  # as copied from a page
+SUPERSCRIPTS = {"²": "2", "³": "3"}  # x² is x^2
 NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 NAME = re.compile(r"[A-Za-z" + "".join(GREEK) + r"][A-Za-z0-9_" + "".join(GREEK) + r"]*")
 
@@ -229,7 +232,7 @@ class _Parser:
         node = self.unary()
         while True:
             token = self.peek()
-            if token.text in ("*", "/", "@", "⊙"):
+            if token.text in ("*", "/", "@", "⊙", "·"):
                 self.take()
                 node = Node(token.text, (node, self.unary()), token.position)
             elif token.kind in self.STARTS_ATOM or token.text == "(":
@@ -261,6 +264,10 @@ class _Parser:
         node = self.atom()
         while self.peek().text == "ᵀ":
             node = Node("T", (node,), self.take().position)
+        if self.peek().text in SUPERSCRIPTS:
+            token = self.take()
+            return Node("^", (node, Node("number", (SUPERSCRIPTS[token.text],), token.position)),
+                        token.position)
         if self.peek().text in ("^", "**"):
             token = self.take()
             if self.peek().kind == "name" and self.peek().text == "T":

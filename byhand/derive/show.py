@@ -10,6 +10,7 @@ import re
 import sympy
 
 PRECEDENCE = {">": 0, "<": 0, ">=": 0, "<=": 0, "+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "⊙": 2,
+              "·": 2,
               "neg": 3, "^": 4, "T": 5}
 TEXT_GREEK = {"delta": "δ", "sigma": "σ", "tau": "τ", "alpha": "α", "epsilon": "ε",
               "lambda": "λ", "pi": "π", "Sigma": "Σ"}
@@ -82,7 +83,7 @@ def render(node, latex=False, trace=None, names=None):
             symbol = _binary_symbol(op, trace.get(id(node)), latex)
             text = left + symbol + right_side
         level = PRECEDENCE.get(op, 9)
-        if level < parent or (right and level == parent and op in "+-*/@⊙"):
+        if level < parent or (right and level == parent and op in "+-*/@⊙·"):
             text = (r"\left(" + text + r"\right)") if latex else f"({text})"
         return text
 
@@ -95,19 +96,24 @@ def _brace(base, latex):
 
 
 def _reading(node, trace):
-    if node.op == "*":
+    if node.op in ("*", "·"):
         return trace.get(id(node), "scalar")
     return {"@": "matmul", "⊙": "hadamard"}.get(node.op)
 
 
 def _mixed(parent, child, trace):
-    """1 if a product inside a product of another kind needs parentheses: (m ⊙ g) xᵀ."""
+    """1 if a product inside a product of another kind needs parentheses: (m ⊙ g) xᵀ,
+    (s · v) 1."""
     readings = {_reading(parent, trace), _reading(child, trace)}
-    return int(None not in readings and readings == {"matmul", "hadamard"})
+    if None in readings or len(readings) < 2:
+        return 0
+    return int(readings == {"matmul", "hadamard"} or "inner" in readings)
 
 
 def _binary_symbol(op, reading, latex):
-    if op == "*":
+    if op == "·" and reading == "inner":
+        return r" \cdot " if latex else " · "
+    if op in ("*", "·"):
         if reading == "hadamard":
             return r" \odot " if latex else " ⊙ "
         if reading == "matmul":

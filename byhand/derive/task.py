@@ -114,4 +114,10 @@ class Task:
                       "powers, `^T` for a transpose, functions such as `exp`, `log`, `diag(v)`, "
                       "`ones(N)`, `sum(M, 0)`, Greek letters spelled out (`sigma`, `delta`); "
                       "or give a SymPy expression."]
+        if any(v.shape for v in self.model.variables) and not self.indices:
+            lines += ["", "With vectors and matrices, `A*B` is the matrix product when the "
+                          "inner sizes fit and entry by entry when the shapes are equal (`m*g` "
+                          "for two columns; `⊙` or `hadamard(a, b)` says so explicitly). An "
+                          "inner product is `a^T*b`, `dot(a, b)` or `a·b`; an outer one "
+                          "`a*b^T` or `outer(a, b)`."]
         return "\n".join(lines)

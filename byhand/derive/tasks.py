@@ -436,46 +436,46 @@ task(name="relu_backward", chapter=7, section="7.2 'ReLU and its mask'",
 # ---------------------------------------------------------------- chapter 8: the residual block
 
 RESIDUAL = dict(
-    symbols={"g": "the upstream gradient ∂e/∂y (D)", "H": "the weights (D×D)",
-             "m": "the ReLU mask 1[a > 0] (D)", "x": "the block's input (D)",
-             "I": "the D×D identity"},
-    model=Model([V("H", ("D", "D")), V("x", ("D",)), V("g", ("D",)), V("m", ("D",), "mask")],
+    symbols={"g": "the upstream gradient ∂e/∂y (D)", "V": "the weights (D×D)",
+             "m": "the ReLU mask, 1 where Vx + b₁ > 0 and 0 elsewhere (D)",
+             "x": "the block's input (D)", "I": "the D×D identity"},
+    model=Model([V("V", ("D", "D")), V("x", ("D",)), V("g", ("D",)), V("m", ("D",), "mask")],
                 sizes=[{"D": 3}, {"D": 2}], derived=_identity("D")))
 RES_BACKWARD = "8.2 'The backward pass: gradients add where paths merge'"
 RES_PARAMETERS = "8.3 'Parameter gradients, and what the forward pass must keep'"
 RES_MISTAKES = "8.9 'Classic mistakes'"
 
 task(name="residual_input_gradient", chapter=8, section=RES_BACKWARD,
-     asks="∂e/∂x for y = x + relu(Hx + b₁) + b₂, with g = ∂e/∂y",
-     asks_latex=r"\frac{\partial e}{\partial x},\ y = x + \operatorname{relu}(Hx + b_1) + b_2",
-     reference="g + H^T*(m*g)",
-     also_right=["g + H^T*diag(m)*g", "(I + diag(m)*H)^T*g", "g + transpose(H) @ (m ⊙ g)",
-                 "g + H^T*(m^2*g)"],
-     slips=[Slip("H^T*(m*g)", "the skip path is missing: x is used twice, and the gradients of "
+     asks="∂e/∂x for y = x + relu(Vx + b₁) + b₂, with g = ∂e/∂y",
+     asks_latex=r"\frac{\partial e}{\partial x},\ y = x + \operatorname{relu}(Vx + b_1) + b_2",
+     reference="g + V^T*(m*g)",
+     also_right=["g + V^T*diag(m)*g", "(I + diag(m)*V)^T*g", "g + transpose(V) @ (m ⊙ g)",
+                 "g + V^T*(m^2*g)"],
+     slips=[Slip("V^T*(m*g)", "the skip path is missing: x is used twice, and the gradients of "
                               "the two paths add", RES_MISTAKES),
-            Slip("g + H^T*(m*g) + I", "the skip path adds the identity matrix: it contributes "
+            Slip("g + V^T*(m*g) + I", "the skip path adds the identity matrix: it contributes "
                                       "its Jacobian times the upstream gradient, I·g = g",
                  RES_MISTAKES),
-            Slip("g + H*(m*g)", "H instead of Hᵀ: the VJP is Jᵀg, the Jacobian times the "
+            Slip("g + V*(m*g)", "V instead of Vᵀ: the VJP is Jᵀg, the Jacobian times the "
                                 "gradient is wrong for the dense node", RES_MISTAKES),
-            Slip("g + H^T*g", "the mask is missing: ReLU's Jacobian is diag(m), not the "
+            Slip("g + V^T*g", "the mask is missing: ReLU's Jacobian is diag(m), not the "
                               "identity", RES_MISTAKES),
-            Slip("g + m*(H^T*g)", "the mask applied after Hᵀ: in the forward pass the ReLU "
+            Slip("g + m*(V^T*g)", "the mask applied after Vᵀ: in the forward pass the ReLU "
                                   "comes after the dense node, so backwards its mask acts "
-                                  "first, Hᵀ(m ⊙ g)")],
+                                  "first, Vᵀ(m ⊙ g)")],
      **RESIDUAL)
 
 task(name="residual_weight_gradient", chapter=8, section=RES_PARAMETERS,
-     asks="∂e/∂H for y = x + relu(Hx + b₁) + b₂, with g = ∂e/∂y",
-     asks_latex=r"\frac{\partial e}{\partial H},\ y = x + \operatorname{relu}(Hx + b_1) + b_2",
+     asks="∂e/∂V for y = x + relu(Vx + b₁) + b₂, with g = ∂e/∂y",
+     asks_latex=r"\frac{\partial e}{\partial V},\ y = x + \operatorname{relu}(Vx + b_1) + b_2",
      reference="(m*g)*x^T",
      also_right=["diag(m)*g*x^T", "(x*(m*g)^T)^T", "hadamard(m, g) @ xᵀ"],
      slips=[Slip("g*x^T", "the mask is missing: the gradient reaching the dense node is "
                           "m ⊙ g", RES_MISTAKES),
-            Slip("x*(m*g)^T", "transposed: ∂e/∂H_kj = (m ⊙ g)_k x_j, the outer product with "
+            Slip("x*(m*g)^T", "transposed: ∂e/∂V_kj = (m ⊙ g)_k x_j, the outer product with "
                               "the upstream factor first", RES_MISTAKES),
-            Slip("H^T*(m*g)", "that is the gradient with respect to the dense node's input "
-                              "(its Jacobian H), not its weights"),
+            Slip("V^T*(m*g)", "that is the gradient with respect to the dense node's input "
+                              "(its Jacobian V), not its weights"),
             Slip("m*g", "that is ∂e/∂b₁; the weight gradient is the outer product with the "
                         "dense node's input x"),
             Slip("(m*g)*x^T + g*x^T", "the skip path adds nothing to the parameter gradients: "
@@ -483,11 +483,11 @@ task(name="residual_weight_gradient", chapter=8, section=RES_PARAMETERS,
      **RESIDUAL)
 
 task(name="residual_bias_gradient", chapter=8, section=RES_PARAMETERS,
-     asks="∂e/∂b₁ for y = x + relu(Hx + b₁) + b₂, with g = ∂e/∂y",
-     asks_latex=r"\frac{\partial e}{\partial b_1},\ y = x + \operatorname{relu}(Hx + b_1) + b_2",
+     asks="∂e/∂b₁ for y = x + relu(Vx + b₁) + b₂, with g = ∂e/∂y",
+     asks_latex=r"\frac{\partial e}{\partial b_1},\ y = x + \operatorname{relu}(Vx + b_1) + b_2",
      reference="m*g", also_right=["diag(m)*g", "g ⊙ m", "hadamard(m, g)"],
      slips=[Slip("g", "the mask is missing: that is ∂e/∂b₂, the bias after the ReLU"),
-            Slip("H^T*(m*g)", "Hᵀ belongs to the input's path, not to the bias added after "
+            Slip("V^T*(m*g)", "Vᵀ belongs to the input's path, not to the bias added after "
                               "the dense node"),
             Slip("m*g + g", "the skip path adds nothing to the parameter gradients: it has no "
                             "parameters"),
