@@ -10,12 +10,15 @@ One module per chapter, `chNN_topic.py`, found here by its name; every task it l
 
 The derivation checks of `byhand.derive` (`check.derive_softmax_jacobian_entry(answer)`: a
 formula in a string, checked by SymPy) are re-exported too; they raise the same CheckFailed.
+
+`check.hint("<task>")` prints a task's next hint (levels kept beside each check, in its
+`@task(hints=...)`); `check.<task>(fn, seed=k)` runs the check on fresh inputs drawn from k.
 """
 
 import importlib
 import pkgutil
 
-from .core import CheckFailed
+from .core import CheckFailed, hint  # noqa: F401  (check.hint: not in __all__, not a task)
 
 __all__ = ["CheckFailed"]
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):

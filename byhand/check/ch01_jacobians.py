@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import CheckFailed, call, describe, dims, expect_array, fresh_rng, passed, task
 
 __all__ = ["numerical_jacobian", "vjp_tanh", "vjp_linear", "vjp_two_layers"]
 
@@ -50,10 +50,17 @@ def _diagnose(got, expected, inputs, hint):
             f"2h, so divide by 2h\n  input: {inputs}", HINT_DIFF)
 
 
-@task
+@task(hints=(
+    "Reread chapter 1, section 1.4 'Gradient checking' and section 1.1 'Shapes first': nudge "
+    "one input at a time, and see how the m outputs move; that makes one column of the m x n "
+    "matrix.",
+    "Column j is the centered difference: f at x plus h times the j-th unit vector, minus f at "
+    "x minus the same step, divided by 2h. Build the m x n array of zeros first, then fill it "
+    "one column per input.",
+))
 def numerical_jacobian(candidate):
     """candidate(f, x) -> the m x n Jacobian of f at x by centered differences."""
-    rng = np.random.default_rng(1)
+    rng = fresh_rng(1)
     cases = [(_f_wide, _J_wide, rng.normal(size=3)), (_f_square, _J_square, rng.normal(size=2)),
              (_f_wide, _J_wide, np.array([0.5, -2.0, 1.0]))]
     for f, J, x in cases:
@@ -75,11 +82,16 @@ def numerical_jacobian(candidate):
     passed("numerical_jacobian", f"{len(cases)} functions, shapes and values right")
 
 
-@task
+@task(hints=(
+    "Reread chapter 1, section 1.3 'Vector-Jacobian products': tanh acts entry by entry, so "
+    "its Jacobian is diagonal and a VJP never needs to build it.",
+    "The derivative of tanh at x is 1 minus tanh of x squared. Multiply the upstream v by it, "
+    "entry by entry: the result has the shape of x.",
+))
 def vjp_tanh(candidate):
     """candidate(x, v) -> vᵀ J_tanh(x) = v * (1 - tanh(x)**2), same shape as x."""
-    rng = np.random.default_rng(2)
-    for shape in [(4,), (3, 5), (2, 3, 4)]:
+    rng = fresh_rng(2)
+    for shape in [dims(rng, 4), dims(rng, 3, 5), dims(rng, 2, 3, 4)]:
         x, v = rng.normal(size=shape), rng.normal(size=shape)
         inputs = f"x and v of shape {shape}"
         got = call(candidate, x, v, hint=HINT_VJP)
@@ -102,11 +114,17 @@ def vjp_tanh(candidate):
     passed("vjp_tanh", "vectors and batches of every shape tried")
 
 
-@task
+@task(hints=(
+    "Reread chapter 1, section 1.3 'Vector-Jacobian products': the Jacobian of x to W x is W "
+    "itself, and backprop multiplies v from the left, v transposed times W.",
+    "v has one entry per output (per row of W), the answer one per input (per column): "
+    "contract v with W over the output index, which is a product with W transposed.",
+))
 def vjp_linear(candidate):
     """candidate(W, v) -> vᵀ W, the VJP of x -> W x, i.e. W.T @ v with the shape of x."""
-    rng = np.random.default_rng(3)
-    for m, n in [(4, 4), (3, 5), (1, 6)]:  # square first, where W v and W.T v both run
+    rng = fresh_rng(3)
+    square = dims(rng, 4, low=2)[0]
+    for m, n in [(square, square), dims(rng, 3, 5), dims(rng, 1, 6)]:  # square first, where W v and W.T v both run
         W, v = rng.normal(size=(m, n)), rng.normal(size=m)
         inputs = f"W of shape {(m, n)}, v of shape {(m,)}"
         got = call(candidate, W, v, hint=HINT_VJP)
@@ -120,11 +138,16 @@ def vjp_linear(candidate):
     passed("vjp_linear", "square and rectangular W")
 
 
-@task
+@task(hints=(
+    "Reread chapter 1, section 1.3 'Vector-Jacobian products': reverse mode goes backwards, "
+    "last layer first, and reuses the VJPs you already wrote.",
+    "First send v back through the linear layer (task 3): that gives the gradient with respect "
+    "to h, the tanh output. Then send that back through tanh at x (task 2).",
+))
 def vjp_two_layers(candidate):
     """candidate(W, x, v) -> the gradient of vᵀ W tanh(x) with respect to x."""
-    rng = np.random.default_rng(4)
-    for m, n in [(4, 4), (3, 5), (2, 7)]:
+    rng = fresh_rng(4)
+    for m, n in [dims(rng, 4, 4, low=2), dims(rng, 3, 5), dims(rng, 2, 7)]:
         W, x, v = rng.normal(size=(m, n)), rng.normal(size=n), rng.normal(size=m)
         inputs = f"W of shape {(m, n)}, x of shape {(n,)}, v of shape {(m,)}"
         got = call(candidate, W, x, v, hint=HINT_VJP)

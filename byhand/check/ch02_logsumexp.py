@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..nn.logsumexp import logsumexp as reference
-from .core import CheckFailed, call, case, describe, expect_array, passed, task
+from .core import (CheckFailed, call, case, describe, dims, expect_array, float_dtype,
+                   fresh_rng, passed, seeded, task)
 
 __all__ = ["logsumexp_vector", "logsumexp_rows", "logsumexp_masked", "softmax_via_logsumexp"]
 
@@ -47,31 +48,55 @@ VECTOR_CASES = [
 ]
 
 
-@task
+def _fresh_vectors():
+    """With a seed: random vectors around a random level (no seed: none, today's cases)."""
+    if seeded() is None:
+        return []
+    rng = fresh_rng(20)
+    dtype = float_dtype(rng)
+    level = rng.choice([-1000.0, 0.0, 80.0 if dtype == np.float32 else 1000.0])
+    return [(f"fresh random entries around {level:g} (seed {seeded()})",
+             (level + 5 * rng.normal(size=dims(rng, 4, low=1, high=12))).astype(dtype),
+             HINT_SHIFT)]
+
+
+@task(hints=(
+    "Reread chapter 2, section 2.3 'The shift identity' and section 2.4 'Why the shift must be "
+    "the maximum': exp overflows past about 709, so never exponentiate x itself.",
+    "Subtract one number m from every entry before the exponential and add it back after the "
+    "log. With m the largest entry, every exponent is at most 0 and one term is exactly 1.",
+))
 def logsumexp_vector(candidate):
     """candidate(x) -> log(sum(exp(x))) of a 1-D array, stably, in x's dtype."""
-    for name, x, hint in VECTOR_CASES:
+    cases = VECTOR_CASES + _fresh_vectors()
+    for name, x, hint in cases:
         got = call(candidate, x, hint=hint)
         with case(name):
             _compare(got, x, reference(x), hint)
-    passed("logsumexp_vector", f"{len(VECTOR_CASES)} cases: overflow, underflow, dtypes, -inf")
+    passed("logsumexp_vector", f"{len(cases)} cases: overflow, underflow, dtypes, -inf")
 
 
-@task
+@task(hints=(
+    "Reread chapter 2, section 2.5 'A stable, vectorized implementation': every row gets its "
+    "own shift, its own maximum.",
+    "Take the maximum along the row axis keeping that axis, so the (N, 1) column of maxima "
+    "subtracts row by row; sum the exponentials along the same axis, take the log, add the "
+    "maxima back, and drop the kept axis at the end to get shape (N,).",
+))
 def logsumexp_rows(candidate):
     """candidate(X) -> the log-sum-exp of every row of a 2-D array, shape (N,)."""
-    rng = np.random.default_rng(5)
+    rng = fresh_rng(5)
     cases = [
-        ("random rows", rng.normal(size=(4, 6))),
+        ("random rows", rng.normal(size=dims(rng, 4, 6))),
         ("rows at very different levels (one shift for all rows underflows some)",
          np.array([[0.0, 1.0, 2.0], [-2000.0, -2001.0, -1999.0], [3000.0, 2999.0, 2998.0]])),
         ("a row from 700 down to -800 (a mean shift overflows: exp(700 - (-425)))",
          np.array([[700.0, -800.0, -800.0, -800.0], [1.0, 2.0, 3.0, 4.0]])),
         ("float32 rows spread over 140 (a mean shift overflows: exp(105) > float32's max)",
          np.array([[60.0, -80.0, -80.0, -80.0], [1.0, 2.0, 3.0, 4.0]], dtype=np.float32)),
-        ("a single row", rng.normal(size=(1, 5))),
-        ("a single column", rng.normal(size=(5, 1))),
-        ("float32 rows", (100 * rng.normal(size=(3, 4))).astype(np.float32)),
+        ("a single row", rng.normal(size=(1, *dims(rng, 5)))),
+        ("a single column", rng.normal(size=(*dims(rng, 5), 1))),
+        ("float32 rows", (100 * rng.normal(size=dims(rng, 3, 4))).astype(np.float32)),
         ("a batch of 500 x 300", rng.normal(size=(500, 300))),
     ]
     for name, X in cases:
@@ -91,10 +116,16 @@ def logsumexp_rows(candidate):
     passed("logsumexp_rows", f"{len(cases)} batches, each row shifted by its own max")
 
 
-@task
+@task(hints=(
+    "Reread chapter 2, section 2.5 'A stable, vectorized implementation', the row of only -inf: "
+    "the log of an empty sum is minus infinity, and that is the answer for such a row.",
+    "A row of only -inf has maximum -inf, and -inf minus -inf is NaN. Replace the shift of such "
+    "rows by 0 (any finite number works) before subtracting; the log of the zero sum then gives "
+    "-inf, with NumPy's divide warning silenced around that log.",
+))
 def logsumexp_masked(candidate):
     """candidate(X) -> row-wise log-sum-exp where rows may hold -inf, even only -inf."""
-    cases = [
+    cases = _fresh_masked() + [
         ("a row with some -inf entries", np.array([[-np.inf, 0.0, 1.0], [2.0, 3.0, -np.inf]])),
         ("a row of only -inf (log of an empty sum: -inf, not NaN)",
          np.array([[0.0, 1.0, 2.0], [-np.inf, -np.inf, -np.inf]])),
@@ -128,15 +159,32 @@ def logsumexp_masked(candidate):
     passed("logsumexp_masked", "rows with -inf entries and rows of only -inf, no warnings")
 
 
-@task
+def _fresh_masked():
+    """With a seed: a random batch with random masks and one fully masked row."""
+    if seeded() is None:
+        return []
+    rng = fresh_rng(21)
+    N, K = dims(rng, 3, 4, low=2)
+    X = (20 * rng.normal(size=(N, K))).astype(float_dtype(rng))
+    X[rng.random(size=(N, K)) < 0.3] = -np.inf
+    X[rng.integers(N)] = -np.inf
+    return [(f"a fresh random batch with masks (seed {seeded()})", X)]
+
+
+@task(hints=(
+    "Reread chapter 2, section 2.3 'The shift identity': the log of a softmax is x minus the "
+    "log-sum-exp of its row, and you wrote a stable log-sum-exp of rows in task 2.",
+    "Compute the log-sum-exp of each row with task 2, make it an (N, 1) column so it subtracts "
+    "row by row, subtract it from X, and exponentiate: every exponent is then at most 0.",
+))
 def softmax_via_logsumexp(candidate):
     """candidate(x) -> softmax of every row, computed as exp(x - logsumexp(x))."""
-    rng = np.random.default_rng(6)
+    rng = fresh_rng(6)
     cases = [
-        ("random logits", rng.normal(size=(3, 5)), HINT_TRICK),
+        ("random logits", rng.normal(size=dims(rng, 3, 5)), HINT_TRICK),
         ("large logits (exp(x) / sum(exp(x)) is inf / inf = NaN)",
          np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1002.0, -1001.0]]), HINT_TRICK),
-        ("float32 logits", (50 * rng.normal(size=(2, 4))).astype(np.float32), HINT_TRICK),
+        ("float32 logits", (50 * rng.normal(size=dims(rng, 2, 4))).astype(np.float32), HINT_TRICK),
         ("a row from 700 down to -800 (a mean shift overflows: exp(700 - (-425)))",
          np.array([[700.0, -800.0, -800.0, -800.0], [1.0, 2.0, 3.0, 4.0]]), HINT_SHIFT),
         ("float32 rows spread over 140 (a mean shift overflows: exp(105) > float32's max)",

@@ -7,7 +7,8 @@ import numpy as np
 from ..gradcheck import GradientCheckError, gradcheck
 from ..nn.softmax import softmax as reference
 from ..nn.softmax import softmax_backward as reference_backward
-from .core import CheckFailed, call, case, describe, expect_array, passed, task
+from .core import (CheckFailed, call, case, describe, dims, expect_array, float_dtype,
+                   fresh_rng, passed, seeded, task)
 
 __all__ = ["softmax_rows", "softmax_jacobian", "softmax_vjp", "softmax_masked",
            "softmax_temperature"]
@@ -119,12 +120,19 @@ def _rows_mistakes(X):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 3, section 3.2 'Shift invariance' and section 3.3 'A stable, vectorized "
+    "softmax': adding one number to a whole row leaves its softmax unchanged, so pick the shift "
+    "that makes overflow impossible.",
+    "Shift every row by its own maximum, kept as an (N, 1) column so it subtracts row by row; "
+    "exponentiate; divide each row by its own sum, again kept as a column. Every exponent is "
+    "then at most 0 and every row sums to 1.",
+))
 def softmax_rows(candidate):
     """candidate(X) -> the softmax of every row of X, shape (N, K), in X's dtype."""
-    rng = np.random.default_rng(31)
+    rng = fresh_rng(31)
     cases = [
-        ("random rows", rng.normal(size=(4, 6))),
+        ("random rows", rng.normal(size=dims(rng, 4, 6))),
         ("a row from 0 down to -800 (a min shift overflows, the naive formula does not)",
          np.array([[0.0, -800.0, -1.0, -2.0], [1.0, 2.0, 3.0, 4.0]])),
         ("a row from 700 down to -800 (a mean shift overflows too)",
@@ -137,8 +145,9 @@ def softmax_rows(candidate):
          np.array([[0.0, 1.0, 2.0], [-2000.0, -2001.0, -1999.0], [3000.0, 2999.0, 2998.0]])),
         ("a square batch (a max without keepdims broadcasts the wrong way, silently)",
          np.array([[10.0, 1.0, 2.0], [3.0, 40.0, 5.0], [6.0, 7.0, 900.0]])),
-        ("a single column (every row is [1])", rng.normal(size=(5, 1))),
-        ("float32 rows (keep the dtype)", (30 * rng.normal(size=(3, 4))).astype(np.float32)),
+        ("a single column (every row is [1])", rng.normal(size=(*dims(rng, 5), 1))),
+        ("float32 rows (keep the dtype)",
+         (30 * rng.normal(size=dims(rng, 3, 4))).astype(np.float32)),
         ("float16 rows (exp(12) is past float16's max)",
          np.array([[10.0, 11.0, 12.0], [0.0, -1.0, -2.0]], dtype=np.float16)),
         ("a batch of 500 x 300", 5 * rng.normal(size=(500, 300))),
@@ -189,17 +198,22 @@ def _jacobian_mistakes(x):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 3, section 3.4 'The Jacobian, entry by entry': differentiate s_i with "
+    "respect to x_k in two cases, k equal to i and k different from i.",
+    "Both cases fit one matrix: the diagonal matrix of s minus the outer product of s with "
+    "itself. Compute s stably first (task 1 on x seen as one row), then build that n x n matrix.",
+))
 def softmax_jacobian(candidate):
     """candidate(x) -> the n x n Jacobian of softmax at a 1-D x (numerator layout)."""
-    rng = np.random.default_rng(32)
+    rng = fresh_rng(32)
     cases = [
-        ("a random vector", rng.normal(size=5)),
+        ("a random vector", rng.normal(size=dims(rng, 5, low=2))),
         ("a vector of 3", np.array([0.5, -1.0, 2.0])),
         ("large logits (exp overflows)", np.array([1000.0, 999.0, 998.5, 990.0])),
         ("equal logits (s is uniform)", np.zeros(4)),
         ("a single logit (J = [[0]])", np.array([3.0])),
-        ("a longer vector", 3 * rng.normal(size=12)),
+        ("a longer vector", 3 * rng.normal(size=dims(rng, 12, low=2, high=20))),
     ]
     for name, x in cases:
         got = call(candidate, x, hint=HINT_JACOBIAN)
@@ -258,27 +272,33 @@ def _peak_bytes(candidate, *args):
     return result, peak
 
 
-@task
+@task(hints=(
+    "Reread chapter 3, section 3.5 'The vector-Jacobian product': multiply dout by the "
+    "Jacobian of section 3.4 on paper first, and the n x n matrix disappears.",
+    "Per row, the result is s times (dout minus one number), and that number is the inner "
+    "product of the row of dout with the row of s. Compute it for all rows at once as an (N, 1) "
+    "column so it subtracts row by row.",
+))
 def softmax_vjp(candidate):
     """candidate(dout, s) -> s * (dout - <dout, s>) row by row, without an N x N Jacobian."""
-    rng = np.random.default_rng(33)
+    rng = fresh_rng(33)
 
     def case(name, X, dtype=np.float64):
         s = reference(X).astype(dtype)
         return name, rng.normal(size=X.shape).astype(dtype), s
 
     cases = [
-        case("a random batch", rng.normal(size=(4, 6))),
-        case("a single row", rng.normal(size=(1, 5))),
-        case("a square batch", rng.normal(size=(3, 3))),
+        case("a random batch", rng.normal(size=dims(rng, 4, 6))),
+        case("a single row", rng.normal(size=(1, *dims(rng, 5)))),
+        case("a square batch", rng.normal(size=dims(rng, 3, low=2) * 2)),
         case("nearly one-hot rows (large logits)",
              np.array([[1000.0, 990.0, 980.0], [0.0, 30.0, -30.0]])),
-        case("one entry per row (s = [1], so dx = 0)", rng.normal(size=(3, 1))),
-        case("float32", rng.normal(size=(3, 5)), np.float32),
+        case("one entry per row (s = [1], so dx = 0)", rng.normal(size=(*dims(rng, 3), 1))),
+        case("float32", rng.normal(size=dims(rng, 3, 5)), np.float32),
     ]
     # the gradient check first: it says whether the numbers are a gradient at all
-    x = rng.normal(size=(3, 4))
-    dout = rng.normal(size=(3, 4))
+    x = rng.normal(size=dims(rng, 3, 4, low=2))
+    dout = rng.normal(size=x.shape)
     got = _call(candidate, dout, reference(x), hint=HINT_VJP)
     expected = reference_backward(dout, reference(x))
     where = f"on a random batch: dout = {describe(dout)}, s = softmax(x)"
@@ -335,11 +355,30 @@ def _masked_mistakes(X):
     ]
 
 
-@task
+def _fresh_masked():
+    """With a seed: a random batch with random masks and one fully masked row."""
+    if seeded() is None:
+        return []
+    rng = fresh_rng(34)
+    N, K = dims(rng, 3, 4, low=2)
+    X = (20 * rng.normal(size=(N, K))).astype(float_dtype(rng))
+    X[rng.random(size=(N, K)) < 0.3] = -np.inf
+    X[rng.integers(N)] = -np.inf
+    return [(f"a fresh random batch with masks (seed {seeded()})", X)]
+
+
+@task(hints=(
+    "Reread chapter 3, section 3.3, 'Masks and rows with nothing left': an entry of -inf gets "
+    "probability exactly 0 by itself, since the exponential of -inf is 0; only a row with no "
+    "finite entry at all needs care.",
+    "Find the rows with at least one finite entry. Shift those by their maximum and the others "
+    "by 0, so minus infinity minus minus infinity never happens; then divide by the row sums "
+    "only where the sum is positive and write 0 elsewhere.",
+))
 def softmax_masked(candidate):
     """candidate(X) -> row-wise softmax where -inf entries are masks; a row of only -inf -> 0."""
     inf = np.inf
-    cases = [
+    cases = _fresh_masked() + [
         ("a row with some -inf entries", np.array([[-inf, 0.0, 1.0], [2.0, 3.0, -inf]])),
         ("a row of only -inf (attention's convention: zeros)",
          np.array([[0.0, 1.0, 2.0], [-inf, -inf, -inf]])),
@@ -397,10 +436,15 @@ def _temperature_mistakes(X, T):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 3, section 3.6 'Temperature': the temperature divides the logits, not the "
+    "probabilities.",
+    "Divide the logits by T first, then take one stable softmax of the rows (task 1): a small T "
+    "makes the quotient huge, and only the shift by the row maximum keeps it finite.",
+))
 def softmax_temperature(candidate):
     """candidate(X, T) -> softmax(X / T) row by row, for a temperature T > 0, in X's dtype."""
-    rng = np.random.default_rng(35)
+    rng = fresh_rng(35)
     logits = np.array([[2.0, 1.0, 0.5, 0.0, -1.0], [0.0, 3.0, -2.0, 1.0, 1.0]])
     cases = [
         ("T = 1 (plain softmax)", logits, 1.0),
@@ -409,8 +453,12 @@ def softmax_temperature(candidate):
         ("a small T = 0.002 (x / T reaches 1500: the naive formula overflows)", logits, 0.002),
         ("a large T = 100 with a spread of 800 (softmax(x) underflows, softmax(x/T) does not)",
          np.array([[0.0, -800.0, -400.0]]), 100.0),
-        ("float32 logits, T = 0.1", (3 * rng.normal(size=(3, 4))).astype(np.float32), 0.1),
+        ("float32 logits, T = 0.1", (3 * rng.normal(size=dims(rng, 3, 4))).astype(np.float32), 0.1),
     ]
+    if seeded() is not None:
+        T = float(np.round(10 ** rng.uniform(-2, 2), 4))
+        cases.append((f"fresh random logits, T = {T:g} (seed {seeded()})",
+                      (3 * rng.normal(size=dims(rng, 3, 4))).astype(float_dtype(rng)), T))
     for name, X, T in cases:
         got = call(candidate, X, T, hint=HINT_TEMPERATURE)
         expected = reference(X / X.dtype.type(T), axis=1)

@@ -6,7 +6,8 @@ import numpy as np
 from ..nn.log_softmax import log_softmax as reference
 from ..nn.log_softmax import log_softmax_backward as reference_backward
 from ..nn.logsumexp import logsumexp
-from .core import CheckFailed, call, case, describe, expect_array, passed, task
+from .core import (CheckFailed, call, case, describe, dims, expect_array, float_dtype,
+                   fresh_rng, passed, seeded, task)
 
 __all__ = ["log_softmax_vector", "log_softmax_rows", "log_softmax_jacobian",
            "log_softmax_vjp", "nll_from_logp"]
@@ -138,10 +139,30 @@ VECTOR_CASES = [
 ]
 
 
-@task
+def _fresh_vectors():
+    """With a seed: random logits around a random level (no seed: none, today's cases)."""
+    if seeded() is None:
+        return []
+    rng = fresh_rng(40)
+    dtype = float_dtype(rng)
+    level = rng.choice([-1000.0, 0.0, 80.0 if dtype == np.float32 else 1000.0])
+    return [(f"fresh random logits around {level:g} (seed {seeded()})",
+             (level + 5 * rng.normal(size=dims(rng, 4, low=1, high=12))).astype(dtype),
+             HINT_IDENTITY)]
+
+
+@task(hints=(
+    "Reread chapter 4, section 4.1 'Why log-probabilities' and section 4.2 'The log-softmax "
+    "identity': never take the log of a softmax, whose small entries have already underflowed "
+    "to 0; work from the logits.",
+    "Subtract the largest logit m from every entry, then subtract the log of the sum of the "
+    "exponentials of those shifted entries. Both terms are at most 0, so nothing overflows and "
+    "no log of 0 appears.",
+))
 def log_softmax_vector(candidate):
     """candidate(x) -> log(softmax(x)) of a 1-D array, stably, in x's dtype."""
-    for name, x, hint in VECTOR_CASES:
+    cases = VECTOR_CASES + _fresh_vectors()
+    for name, x, hint in cases:
         with np.errstate(all="ignore"):
             got = call(candidate, x, hint=hint)
         expected = reference(x)
@@ -150,19 +171,25 @@ def log_softmax_vector(candidate):
                 got = np.asarray(got)
             _log_softmax_mistakes(got, x, expected)
             _compare(got, x, expected, hint)
-    passed("log_softmax_vector", f"{len(VECTOR_CASES)} cases: overflow, underflow, dtypes, -inf")
+    passed("log_softmax_vector", f"{len(cases)} cases: overflow, underflow, dtypes, -inf")
 
 
-@task
+@task(hints=(
+    "Reread chapter 4, section 4.4 'A stable, vectorized implementation' and section 4.3 'Two "
+    "formulas, one cancellation': the vector version, row by row, without a Python loop.",
+    "Shift each row by its own maximum, kept as an (N, 1) column. Subtract the shift first and "
+    "the log of the row sums of exponentials second: subtracting a whole log-sum-exp from large "
+    "logits cancels digits and misses the accuracy asked for.",
+))
 def log_softmax_rows(candidate):
     """candidate(X) -> log-softmax of every row of a 2-D array, within 4 ULPs of mpmath."""
-    rng = np.random.default_rng(41)
+    rng = fresh_rng(41)
     cases = [
-        ("random rows", rng.normal(size=(4, 6)), HINT_BATCH, False),
+        ("random rows", rng.normal(size=dims(rng, 4, 6)), HINT_BATCH, False),
         ("rows at very different levels (one shift for all rows underflows some)",
          np.array([[0.0, 1.0, 2.0], [-2000.0, -2001.0, -1999.0], [3000.0, 2999.0, 2998.0]]),
          HINT_BATCH, True),
-        ("a square batch", rng.normal(size=(4, 4)) * 3, HINT_BATCH, True),
+        ("a square batch", rng.normal(size=dims(rng, 4, low=2) * 2) * 3, HINT_BATCH, True),
         ("a row from 700 down to -800 (a mean shift overflows: exp(700 - (-425)))",
          np.array([[700.0, -800.0, -800.0, -800.0], [1.0, 2.0, 3.0, 4.0]]), HINT_IDENTITY, True),
         ("float32 rows spread over 140 (a mean shift overflows: exp(105) > float32's max)",
@@ -173,9 +200,9 @@ def log_softmax_rows(candidate):
         ("rows whose last probability underflows (its log is about -800)",
          np.array([[0.0, -50.0, -800.0], [1.0, 2.0, -1000.0]]), HINT_WHY, True),
         ("float32 logits near 10000 (accuracy in ULPs)",
-         (1e4 + rng.normal(size=(3, 5))).astype(np.float32), HINT_CANCEL, True),
+         (1e4 + rng.normal(size=dims(rng, 3, 5))).astype(np.float32), HINT_CANCEL, True),
         ("float64 logits near 1e6 (accuracy in ULPs)",
-         1e6 + rng.normal(size=(3, 5)), HINT_CANCEL, True),
+         1e6 + rng.normal(size=dims(rng, 3, 5)), HINT_CANCEL, True),
         ("float16 logits", (3 * rng.normal(size=(2, 5))).astype(np.float16), HINT_BATCH, True),
         ("a batch of 500 x 300", rng.normal(size=(500, 300)) * 5, HINT_BATCH, False),
     ]
@@ -229,13 +256,19 @@ def _jacobian_mistakes(got, x, s):
             raise CheckFailed(f"your matrix is {message}\n  input: {inputs}", hint)
 
 
-@task
+@task(hints=(
+    "Reread chapter 4, section 4.5 'The Jacobian': differentiate x_i minus the log-sum-exp of x "
+    "with respect to x_k; the first term gives 1 only when k is i.",
+    "The derivative of the log-sum-exp with respect to x_k is s_k, the softmax. So the Jacobian "
+    "is the identity minus a matrix whose every row is s; compute s stably, from task 1.",
+))
 def log_softmax_jacobian(candidate):
     """candidate(x) -> the (n, n) Jacobian of log_softmax at a 1-D float64 x."""
-    rng = np.random.default_rng(42)
+    rng = fresh_rng(42)
+    first, second = rng.normal(size=dims(rng, 4, low=2)), rng.normal(size=dims(rng, 5)) * 2
     cases = [
-        ("random logits, n = 4", rng.normal(size=4)),
-        ("random logits, n = 5", rng.normal(size=5) * 2),
+        (f"random logits, n = {first.size}", first),
+        (f"random logits, n = {second.size}", second),
         ("large logits (exp overflows)", np.array([1000.0, 998.0, 999.5])),
         ("a single logit (J = [[0]])", np.array([3.0])),
     ]
@@ -288,17 +321,27 @@ def _wrong_vjps(v, s, logp, total):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 4, section 4.6 'The VJP without the Jacobian': multiply dout by the "
+    "Jacobian of section 4.5 on paper, row by row, and the (K, K) matrix disappears.",
+    "Per row, the result is dout minus s times the sum of that row of dout, with s the softmax, "
+    "recovered from logp by exponentiating. Keep the row sums as an (N, 1) column.",
+))
 def log_softmax_vjp(candidate):
     """candidate(dout, logp) -> dL/dx = dout - exp(logp) * sum(dout) row by row, shape (N, K)."""
-    rng = np.random.default_rng(43)
+    rng = fresh_rng(43)
+    n1, k1 = dims(rng, 3, 5)
+    sq = dims(rng, 4, low=2)[0]
+    n2, k2 = dims(rng, 2, 6)
     masked = reference(np.array([[0.0, -np.inf, 1.0, 2.0], [1.0, 1.0, -np.inf, 0.0]]))
     cases = [
-        ("a batch of 3 x 5", reference(rng.normal(size=(3, 5)) * 2), rng.normal(size=(3, 5))),
-        ("a square batch of 4 x 4", reference(rng.normal(size=(4, 4))), rng.normal(size=(4, 4))),
+        (f"a batch of {n1} x {k1}", reference(rng.normal(size=(n1, k1)) * 2),
+         rng.normal(size=(n1, k1))),
+        (f"a square batch of {sq} x {sq}", reference(rng.normal(size=(sq, sq))),
+         rng.normal(size=(sq, sq))),
         ("masked classes (logp = -inf, probability 0)", masked, rng.normal(size=(2, 4))),
-        ("float32", reference(rng.normal(size=(2, 6)).astype(np.float32)),
-         rng.normal(size=(2, 6)).astype(np.float32)),
+        ("float32", reference(rng.normal(size=(n2, k2)).astype(np.float32)),
+         rng.normal(size=(n2, k2)).astype(np.float32)),
         ("a batch of 300 x 200", reference(rng.normal(size=(300, 200))),
          rng.normal(size=(300, 200))),
     ]
@@ -346,10 +389,16 @@ def _nll_mistakes(got, logp, labels, expected):
             raise CheckFailed(f"your loss is {message}\n  input: {inputs}", HINT_NLL)
 
 
-@task
+@task(hints=(
+    "Reread chapter 4, exercise 'ex-logsm-nll': the loss of one example is minus the "
+    "log-probability of its right class, and the batch loss is their mean.",
+    "Pick one entry per row, the one in the column given by that row's label, with integer "
+    "array indexing on both axes (row numbers paired with the labels), not a slice of whole "
+    "columns. Negate, then average over the N examples.",
+))
 def nll_from_logp(candidate):
     """candidate(logp, y) -> mean over the batch of -logp[n, y[n]], a scalar."""
-    rng = np.random.default_rng(44)
+    rng = fresh_rng(44)
     far = reference(np.array([[0.0, -800.0, -3.0], [1.0, 0.0, -900.0]]))
     cases = [
         ("a batch of 4 examples, 3 classes", reference(rng.normal(size=(4, 3)) * 2),
@@ -359,6 +408,10 @@ def nll_from_logp(candidate):
         ("right classes with log-probabilities -800 and -900", far, np.array([1, 2])),
         ("one example", reference(rng.normal(size=(1, 5))), np.array([4])),
     ]
+    if seeded() is not None:
+        N, K = dims(rng, 4, 3, low=2)
+        cases.append((f"a fresh random batch of {N} examples, {K} classes (seed {seeded()})",
+                      reference(rng.normal(size=(N, K)) * 3), rng.integers(0, K, N)))
     for name, logp, labels in cases:
         with np.errstate(all="ignore"):
             got = call(candidate, logp, labels, hint=HINT_NLL)

@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..nn.cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .core import CheckFailed, call, case, describe, expect_array, passed, task
+from .core import (CheckFailed, call, case, describe, dims, expect_array, fresh_rng, passed,
+                   seeded, task)
 
 __all__ = ["cross_entropy_mean", "cross_entropy_grad", "softmax_ce_loss", "softmax_ce_grad",
            "smooth_labels"]
@@ -59,15 +60,17 @@ def _softmax(x):
 
 
 def _prob_cases():
-    rng = np.random.default_rng(50)
-    P = rng.uniform(0.05, 1, size=(6, 4))
+    rng = fresh_rng(50)
+    N, K = dims(rng, 6, 4, low=2)
+    P = rng.uniform(0.05, 1, size=(N, K))
     P /= P.sum(axis=1, keepdims=True)
-    soft = rng.uniform(0, 1, size=(6, 4))
+    soft = rng.uniform(0, 1, size=(N, K))
     soft /= soft.sum(axis=1, keepdims=True)
     big = rng.uniform(0.01, 1, size=(300, 10))
     big /= big.sum(axis=1, keepdims=True)
     return [
-        ("one-hot targets", P, np.eye(4)[[0, 3, 1, 1, 2, 0]]),
+        ("one-hot targets", P,
+         np.eye(K)[[0, 3, 1, 1, 2, 0] if seeded() is None else rng.integers(0, K, N)]),
         ("soft targets", P, soft),
         ("a single example (N = 1)", P[:1], soft[:1]),
         ("a batch of 300 examples, K = 10", big, np.eye(10)[rng.integers(0, 10, 300)]),
@@ -82,7 +85,13 @@ def _reference_ce(P, T):
         return -np.sum(np.where(T == 0, 0, T * np.log(P))) / P.shape[0]
 
 
-@task
+@task(hints=(
+    "Reread chapter 5, section 5.1 'Cross-entropy of probabilities' and section 5.4 'The batch "
+    "mean and its 1/N': one loss per row, a sum over the K classes, then a mean over the N rows.",
+    "Multiply the targets by the natural log of the probabilities entry by entry, sum "
+    "everything, negate, divide by N (not by N times K). Where a target is 0 the term must be 0 "
+    "even if its probability is 0 too: choose 0 there instead of the product.",
+))
 def cross_entropy_mean(candidate):
     """candidate(P, T) -> the mean over the N rows of -sum_k T log P, a scalar."""
     for name, P, T in _prob_cases():
@@ -121,7 +130,12 @@ def cross_entropy_mean(candidate):
 # ---------------------------------------------------------------- task 2
 
 
-@task
+@task(hints=(
+    "Reread chapter 5, section 5.1 'Cross-entropy of probabilities' and section 5.4: each entry "
+    "of P appears in exactly one term of the loss.",
+    "Differentiate minus t log p over N with respect to p: minus t over p, over N. Do it for "
+    "every entry at once; the result has the shape of P.",
+))
 def cross_entropy_grad(candidate):
     """candidate(P, T) -> -T / P / N, the gradient of the mean cross-entropy, shape (N, K)."""
     for name, P, T in _prob_cases()[:4]:
@@ -153,14 +167,18 @@ def cross_entropy_grad(candidate):
 
 
 def _logit_cases():
-    rng = np.random.default_rng(51)
+    rng = fresh_rng(51)
+    sq = dims(rng, 3, low=2)[0]
+    n1, k1 = dims(rng, 5, 4, low=2)
+    n2, k2 = dims(rng, 8, 6, low=2)
     extreme = np.array([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0], [1e4, 1e4 - 1, 1e4 - 2],
                         [-1e4, -1e4, -1e4], [1.0, 2.0, 3.0]], dtype=np.float32)
     return [
-        ("square logits, N = K = 3", rng.normal(size=(3, 3)), np.array([2, 0, 1])),
-        ("random float64 logits", rng.normal(size=(5, 4)) * 3, rng.integers(0, 4, 5)),
-        ("random float32 logits", (rng.normal(size=(8, 6)) * 5).astype(np.float32),
-         rng.integers(0, 6, 8)),
+        (f"square logits, N = K = {sq}", rng.normal(size=(sq, sq)),
+         np.array([2, 0, 1]) if seeded() is None else rng.permutation(sq)),
+        ("random float64 logits", rng.normal(size=(n1, k1)) * 3, rng.integers(0, k1, n1)),
+        ("random float32 logits", (rng.normal(size=(n2, k2)) * 5).astype(np.float32),
+         rng.integers(0, k2, n2)),
         ("float32 logits of +-1e4 (a naive softmax or a mean shift overflows, log(p) of an "
          "underflow is -inf)",
          extreme, np.array([1, 0, 1, 2, 0])),
@@ -181,7 +199,14 @@ POSITIVE_LOGITS = ("positive logits (still not probabilities: they need a softma
                    np.array([1, 0, 2, 2]))
 
 
-@task
+@task(hints=(
+    "Reread chapter 5, section 5.8 'A cross-entropy from logits that stays finite and accurate': "
+    "never compute the softmax and then its log; go from the logits to log-probabilities "
+    "directly, as in chapter 4.",
+    "Per row, minus the log-probability of the right class is (m minus the right logit) plus "
+    "the log of the sum of the exponentials of the logits minus m, with m the row maximum. Pick "
+    "the right logit of each row by its label, then take the mean over the batch.",
+))
 def softmax_ce_loss(candidate):
     """candidate(logits, labels) -> mean softmax cross-entropy, stable, in the logits' dtype."""
     for name, X, y in [POSITIVE_LOGITS] + _logit_cases():
@@ -226,7 +251,13 @@ def softmax_ce_loss(candidate):
 # ---------------------------------------------------------------- task 4
 
 
-@task
+@task(hints=(
+    "Reread chapter 5, section 5.3 'Softmax followed by cross-entropy: the gradient p - t' and "
+    "section 5.4 'The batch mean and its 1/N'.",
+    "The gradient is the softmax of the logits minus the one-hot targets, divided by N. Compute "
+    "the softmax with the row-maximum shift, and turn the labels into one-hot rows in the "
+    "logits' dtype (rows of an identity matrix, chosen by the labels).",
+))
 def softmax_ce_grad(candidate):
     """candidate(logits, labels) -> dL/dlogits = (softmax(logits) - one_hot(labels)) / N."""
     for name, X, y in _logit_cases()[:5]:
@@ -293,7 +324,12 @@ def softmax_ce_grad(candidate):
 # ---------------------------------------------------------------- task 5
 
 
-@task
+@task(hints=(
+    "Reread chapter 5, section 5.7 'Soft targets: label smoothing, and targets that do not sum "
+    "to 1': the smoothed targets must still sum to 1 in every row.",
+    "Start from one-hot rows of length K (rows of an identity matrix, chosen by the labels), "
+    "scale them by 1 minus eps, and add eps over K to every entry, the right class included.",
+))
 def smooth_labels(candidate):
     """candidate(labels, K, eps) -> (N, K) targets (1 - eps) one_hot + eps / K."""
     cases = [
@@ -302,6 +338,10 @@ def smooth_labels(candidate):
         (np.array([1]), 2, 0.05),
         (np.array([4, 1, 3]), 5, 0.0),
     ]
+    if seeded() is not None:
+        rng = fresh_rng(52)
+        N, K = dims(rng, 5, 6, low=2, high=12)
+        cases.append((rng.integers(0, K, N), K, float(np.round(rng.uniform(0.01, 0.5), 3))))
     for labels, K, eps in cases:
         got = call(candidate, labels, K, eps, hint=HINT_SOFT)
         inputs = f"labels = {describe(labels)}, K = {K}, eps = {eps}"

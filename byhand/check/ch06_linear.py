@@ -4,7 +4,8 @@ import numpy as np
 
 from ..gradcheck import numerical_gradient
 from ..nn.linear import linear_backward, linear_forward
-from .core import CheckFailed, call, expect_array, passed, task
+from .core import (CheckFailed, call, dims, expect_array, float_dtype, fresh_rng, passed,
+                   seeded, task)
 
 __all__ = ["linear_layer_forward", "linear_grad_X", "linear_grad_W", "linear_grad_b",
            "linear_layer_backward", "linear_jacobian_W"]
@@ -29,9 +30,19 @@ CASES = [
 ]
 
 
+def _cases():
+    """CASES, and with a seed (check.<task>(fn, seed=k)) one more layer of random sizes."""
+    if seeded() is None:
+        return CASES
+    rng = fresh_rng(60)
+    N, D, H = dims(rng, 5, 3, 4, low=1, high=9)
+    return CASES + [(f"a fresh layer, N, D, H = {N}, {D}, {H} (seed {seeded()})", N, D, H,
+                     float_dtype(rng))]
+
+
 def _layer(N, D, H, dtype, seed=6):
-    """Random X (N, D), W (D, H), b (H,), dA (N, H) of the given dtype."""
-    r = np.random.default_rng([seed, N, D, H])
+    """Random X (N, D), W (D, H), b (H,), dA (N, H) of the given dtype (fresh with a seed)."""
+    r = fresh_rng([seed, N, D, H])
     X, W, b, dA = (r.normal(size=s).astype(dtype) for s in ((N, D), (D, H), (H,), (N, H)))
     return X, W, b, dA
 
@@ -76,10 +87,18 @@ def _compare(got, expected, where, hint, dtype):
 
 # ---------------------------------------------------------------- task 1: forward
 
-@task
+@task(hints=(
+    "Reread chapter 6, section 6.2 'The forward pass, index by index' and section 6.1 'Two "
+    "conventions for one layer': this book's layer takes rows of X as examples and W of shape "
+    "(D, H).",
+    "Entry (i, j) of A is the sum over k of X_ik W_kj, plus b_j: that is one matrix product "
+    "of X with W, with the bias vector added to every row (broadcasting adds a shape (H,) "
+    "vector row by row).",
+))
 def linear_layer_forward(candidate):
     """candidate(X, W, b) -> A = X W + b, shape (N, H)."""
-    for name, N, D, H, dtype in CASES:
+    cases = _cases()
+    for name, N, D, H, dtype in cases:
         X, W, b, _ = _layer(N, D, H, dtype)
         got = _run(candidate, X, W, b, hint=HINT_FORWARD,
                    shapes=f"X is (N, D) = {X.shape}, W is (D, H) = {W.shape}, b is (H,) = "
@@ -98,7 +117,7 @@ def linear_layer_forward(candidate):
             raise CheckFailed(f"on {name}: shape {got.shape} is the transpose of A; A has one "
                               f"row per example, shape (N, H) = {(N, H)}", HINT_CONVENTION)
         _compare(got, expected, name, HINT_FORWARD, dtype)
-    passed("linear_layer_forward", f"{len(CASES)} layers: shapes, bias on every row, float32")
+    passed("linear_layer_forward", f"{len(cases)} layers: shapes, bias on every row, float32")
 
 
 # ---------------------------------------------------------------- task 2: dX
@@ -121,10 +140,17 @@ def _dX_mistakes(dA, W, N, D, H):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 6, section 6.3 'The backward pass, index by index': write dE/dX_ik as a "
+    "sum over the entries A_ij that X_ik touches.",
+    "X_ik meets W_kj in every A_ij of row i, so dE/dX_ik is the sum over j of dA_ij W_kj: a "
+    "sum over W's second index, which is a matrix product of dA with W transposed. Check the "
+    "shapes: (N, H) times (H, D).",
+))
 def linear_grad_X(candidate):
     """candidate(dA, W) -> dX = dA Wᵀ, shape (N, D)."""
-    for name, N, D, H, dtype in CASES:
+    cases = _cases()
+    for name, N, D, H, dtype in cases:
         _, W, _, dA = _layer(N, D, H, dtype)
         got = _run(candidate, dA, W, hint=HINT_BACKWARD,
                    shapes=f"dA is (N, H) = {dA.shape}, W is (D, H) = {W.shape}; dX must be "
@@ -132,7 +158,7 @@ def linear_grad_X(candidate):
         expected = dA @ W.T
         _diagnose(got, expected, _dX_mistakes(dA, W, N, D, H), f"on {name}")
         _compare(got, expected, name, HINT_BACKWARD, dtype)
-    passed("linear_grad_X", f"{len(CASES)} layers, square ones included: dX = dA Wᵀ")
+    passed("linear_grad_X", f"{len(cases)} layers, square ones included: dX = dA Wᵀ")
 
 
 # ---------------------------------------------------------------- task 3: dW
@@ -157,10 +183,17 @@ def _dW_mistakes(X, dA, N, D, H):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 6, section 6.3 'The backward pass, index by index': W_kl is shared by "
+    "every example of the batch, so its gradient adds up over the examples.",
+    "dE/dW_kl is the sum over the examples i of X_ik dA_il: a matrix product of X transposed "
+    "with dA, shape (D, N) times (N, H). Nothing is divided by N here: dA already holds it if "
+    "the loss is a mean.",
+))
 def linear_grad_W(candidate):
     """candidate(X, dA) -> dW = Xᵀ dA, shape (D, H)."""
-    for name, N, D, H, dtype in CASES:
+    cases = _cases()
+    for name, N, D, H, dtype in cases:
         X, _, _, dA = _layer(N, D, H, dtype)
         got = _run(candidate, X, dA, hint=HINT_BACKWARD,
                    shapes=f"X is (N, D) = {X.shape}, dA is (N, H) = {dA.shape}; dW must be "
@@ -172,7 +205,7 @@ def linear_grad_W(candidate):
                               "product such as dA Xᵀ; dW must have the shape of W, (D, H) = "
                               "Xᵀ dA", HINT_MISTAKES)
         _compare(got, expected, name, HINT_BACKWARD, dtype)
-    passed("linear_grad_W", f"{len(CASES)} layers: dW = Xᵀ dA, summed over the batch")
+    passed("linear_grad_W", f"{len(cases)} layers: dW = Xᵀ dA, summed over the batch")
 
 
 # ---------------------------------------------------------------- task 4: db
@@ -214,10 +247,16 @@ def _db_mistakes(dA, N, H):
     ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 6, section 6.3 'The backward pass, index by index': the bias was added to "
+    "every row, so every example sends its gradient to it.",
+    "Sum dA over the batch axis, the first one, and return a vector of shape (H,), not (1, H) "
+    "and not a single number.",
+))
 def linear_grad_b(candidate):
     """candidate(dA) -> db = dA summed over the batch, shape (H,)."""
-    for name, N, D, H, dtype in CASES:
+    cases = _cases()
+    for name, N, D, H, dtype in cases:
         _, _, _, dA = _layer(N, D, H, dtype)
         got = _run(candidate, dA, hint=HINT_BACKWARD,
                    shapes=f"dA is (N, H) = {dA.shape}; db must be (H,) = {(H,)}")
@@ -227,7 +266,7 @@ def linear_grad_b(candidate):
             raise CheckFailed(f"on {name}: {problem}", HINT_MISTAKES)
         _diagnose(got, expected, _db_mistakes(dA, N, H), f"on {name}")
         _compare(got, expected, name, HINT_BACKWARD, dtype)
-    passed("linear_grad_b", f"{len(CASES)} layers: db sums dA over the batch, shape (H,)")
+    passed("linear_grad_b", f"{len(cases)} layers: db sums dA over the batch, shape (H,)")
 
 
 # ---------------------------------------------------------------- task 5: the whole backward
@@ -248,10 +287,16 @@ def _unpack(got, where):
     return got
 
 
-@task
+@task(hints=(
+    "Reread chapter 6, section 6.4 'Implementation and gradient checks': the backward pass "
+    "is the three gradients you already wrote, put together.",
+    "Unpack the cache into X and W, call your three gradient functions (tasks 2 to 4), and "
+    "return the three results as one tuple, in the order dX, dW, db.",
+))
 def linear_layer_backward(candidate):
     """candidate(dA, cache) -> (dX, dW, db), cache = (X, W); each gradient-checked."""
-    for name, N, D, H, dtype in CASES:
+    cases = _cases()
+    for name, N, D, H, dtype in cases:
         X, W, b, dA = _layer(N, D, H, dtype)
         cache = (X.copy(), W.copy())
         got = _run(candidate, dA, cache, hint=HINT_CHECK,
@@ -279,7 +324,7 @@ def linear_layer_backward(candidate):
             _compare(g, e, f"{name}, {label}", HINT_CHECK, dtype)
         if dtype == np.float64:
             _gradient_check(grads, X, W, b, dA, name)
-    passed("linear_layer_backward", f"{len(CASES)} layers; dX, dW, db each agree with "
+    passed("linear_layer_backward", f"{len(cases)} layers; dX, dW, db each agree with "
            "centered differences to 1e-7 of their largest entry")
 
 
@@ -310,11 +355,20 @@ def _gradient_check(grads, X, W, b, dA, name):
 
 # ---------------------------------------------------------------- task 6: the Jacobian in W
 
-@task
+@task(hints=(
+    "Reread chapter 6, section 6.5 'The full Jacobian, and why nobody builds it': order the "
+    "outputs as A raveled row by row and the inputs as W raveled row by row.",
+    "A_ij depends on W_kl only when l equals j, with slope X_ik. So the block of rows for "
+    "example i and columns for input k is X_ik times the H x H identity: the Kronecker product "
+    "of X with that identity.",
+))
 def linear_jacobian_W(candidate):
     """candidate(X, H) -> the (N H, D H) Jacobian of A.ravel() with respect to W.ravel()."""
     cases = [("N, D, H = 2, 3, 4", 2, 3, 4), ("N, D, H = 3, 2, 2", 3, 2, 2),
              ("a single example, N, D, H = 1, 3, 2", 1, 3, 2)]
+    if seeded() is not None:
+        N, D, H = dims(fresh_rng(61), 2, 3, 4, low=1, high=5)
+        cases.append((f"a fresh layer, N, D, H = {N}, {D}, {H} (seed {seeded()})", N, D, H))
     for name, N, D, H in cases:
         X, _, _, _ = _layer(N, D, H, np.float64)
         got = _run(candidate, X, H, hint=HINT_JACOBIAN,

@@ -4,7 +4,8 @@ import numpy as np
 
 from ..gradcheck import numerical_gradient
 from ..nn.activations import relu_backward, sigmoid, sigmoid_backward, tanh_backward
-from .core import CheckFailed, call, describe, expect_array, passed, task
+from .core import (CheckFailed, call, describe, dims, expect_array, float_dtype, fresh_rng,
+                   passed, seeded, task)
 
 __all__ = ["relu_vjp", "tanh_vjp", "sigmoid_stable", "sigmoid_vjp"]
 
@@ -46,12 +47,13 @@ def _gradient_check(got, f, x, dout, name, hint):
 
 def _cases(rng, make):
     """(name, dout, x) for the backward tasks: shapes, dtypes and sizes."""
+    a, v, c, f = dims(rng, 4, 5), dims(rng, 7), dims(rng, 2, 3, 4), dims(rng, 3, 6)
     return [
-        ("a batch (4, 5)", rng.normal(size=(4, 5)), make(rng, (4, 5))),
-        ("a vector (7,)", rng.normal(size=7), make(rng, (7,))),
-        ("a 3-D batch (2, 3, 4)", rng.normal(size=(2, 3, 4)), make(rng, (2, 3, 4))),
-        ("float32 (3, 6)", rng.normal(size=(3, 6)).astype(np.float32),
-         make(rng, (3, 6)).astype(np.float32)),
+        (f"a batch {a}", rng.normal(size=a), make(rng, a)),
+        (f"a vector {v}", rng.normal(size=v), make(rng, v)),
+        (f"a 3-D batch {c}", rng.normal(size=c), make(rng, c)),
+        (f"float32 {f}", rng.normal(size=f).astype(np.float32),
+         make(rng, f).astype(np.float32)),
         ("a batch (300, 200)", rng.normal(size=(300, 200)), make(rng, (300, 200))),
     ]
 
@@ -70,11 +72,19 @@ def _away_from_zero(rng, shape):
     return np.where(np.abs(x) < 1e-3, 0.5, x)          # no kink inside a gradient check
 
 
-@task
+@task(hints=(
+    "Reread chapter 7, section 7.1 'Element-wise activations have diagonal Jacobians' and "
+    "section 7.2 'ReLU and its mask': the VJP of an element-wise function is dout times its "
+    "derivative, entry by entry.",
+    "The derivative of ReLU is 1 where the forward input x was positive and 0 elsewhere. Keep "
+    "dout where x is positive and write 0 everywhere else; the mask comes from x, never from "
+    "dout.",
+))
 def relu_vjp(candidate):
     """candidate(dout, x) -> dL/dx for out = relu(x), same shape as x."""
-    rng = np.random.default_rng(7)
-    dout, x = rng.normal(size=(4, 5)), _away_from_zero(rng, (4, 5))
+    rng = fresh_rng(7)
+    shape = dims(rng, 4, 5)
+    dout, x = rng.normal(size=shape), _away_from_zero(rng, shape)
     got = call(candidate, dout, x, hint=HINT_RELU)
     on, off = x > 0, x <= 0
     _diagnose(got, describe(x), [
@@ -119,12 +129,17 @@ def _tanh_outputs(rng, shape):
     return np.tanh(rng.normal(size=shape) * 1.5)
 
 
-@task
+@task(hints=(
+    "Reread chapter 7, section 7.3 'tanh: 1 − tanh² of the output': the derivative of tanh "
+    "can be written with the forward output alone.",
+    "You are given the output out, which is already tanh of x: the derivative is 1 minus out "
+    "squared. Multiply dout by it entry by entry, and do not apply tanh again.",
+))
 def tanh_vjp(candidate):
     """candidate(dout, out) -> dL/dx for out = tanh(x), given the forward OUTPUT out."""
-    rng = np.random.default_rng(8)
-    x = rng.normal(size=(4, 5)) * 1.5
-    out, dout = np.tanh(x), rng.normal(size=(4, 5))
+    rng = fresh_rng(8)
+    x = rng.normal(size=dims(rng, 4, 5)) * 1.5
+    out, dout = np.tanh(x), rng.normal(size=x.shape)
     got = call(candidate, dout, out, hint=HINT_TANH)
     _diagnose(got, f"out = {describe(out)}", [
         (dout * (1 - np.tanh(out) ** 2),
@@ -166,10 +181,23 @@ SIGMOID_CASES = [
 ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 7, section 7.5 'A sigmoid that cannot overflow': exp of minus x "
+    "overflows for very negative x, exp of x for very positive x, and NumPy evaluates both "
+    "branches of a where for every entry.",
+    "Compute z, the exponential of minus the absolute value of x: it lies in [0, 1] and never "
+    "overflows. For x at least 0 the sigmoid is 1 over (1 + z); for negative x it is z over "
+    "(1 + z). Choose between the two, entry by entry.",
+))
 def sigmoid_stable(candidate):
     """candidate(x) -> 1 / (1 + exp(-x)) entry-wise, without overflow, in x's dtype."""
-    for name, x in SIGMOID_CASES:
+    cases = list(SIGMOID_CASES)
+    if seeded() is not None:
+        rng = fresh_rng(9)
+        x = (rng.choice([10.0, 300.0]) * rng.normal(size=dims(rng, 3, 4))).astype(
+            float_dtype(rng))
+        cases.append((f"fresh random x (seed {seeded()})", x))
+    for name, x in cases:
         inputs = f"{name}: {describe(x)}"
         with np.errstate(over="raise", invalid="raise"):  # a stable sigmoid raises neither
             try:
@@ -212,7 +240,7 @@ def sigmoid_stable(candidate):
         rtol = RTOL[x.dtype.type]
         expect_array(got, expected, inputs=inputs, hint=HINT_SIGMOID, rtol=rtol,
                      atol=float(np.finfo(x.dtype).tiny))
-    passed("sigmoid_stable", f"{len(SIGMOID_CASES)} cases from -1000 to 1000 and ±inf, "
+    passed("sigmoid_stable", f"{len(cases)} cases from -1000 to 1000 and ±inf, "
                              "float16/32/64, no overflow")
 
 
@@ -220,12 +248,17 @@ def _sigmoid_outputs(rng, shape):
     return sigmoid(rng.normal(size=shape) * 3)
 
 
-@task
+@task(hints=(
+    "Reread chapter 7, section 7.4 'sigmoid: σ(1 − σ)': the derivative of the sigmoid is a "
+    "function of its output.",
+    "With out the forward output, the derivative is out times (1 minus out). Multiply dout by "
+    "it entry by entry, and do not apply the sigmoid to out again.",
+))
 def sigmoid_vjp(candidate):
     """candidate(dout, out) -> dL/dx for out = sigmoid(x), given the forward OUTPUT out."""
-    rng = np.random.default_rng(10)
-    x = rng.normal(size=(4, 5)) * 3
-    out, dout = sigmoid(x), rng.normal(size=(4, 5))
+    rng = fresh_rng(10)
+    x = rng.normal(size=dims(rng, 4, 5)) * 3
+    out, dout = sigmoid(x), rng.normal(size=x.shape)
     got = call(candidate, dout, out, hint=HINT_SIGMOID_GRAD)
     _diagnose(got, f"out = {describe(out)}", [
         (dout * sigmoid(out) * (1 - sigmoid(out)),

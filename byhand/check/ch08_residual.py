@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..nn.residual import residual_backward, residual_forward
-from .core import CheckFailed, call, expect_array, passed, task
+from .core import (CheckFailed, call, dims, expect_array, fresh_rng, passed, seeded, task)
 
 __all__ = ["residual_block_forward", "residual_dx", "residual_param_grads",
            "residual_numerical_grads", "residual_sgd_step"]
@@ -28,13 +28,22 @@ def _relu(A):
 
 def _block(N, D, seed, dtype=np.float64, margin=0.0):
     """Random X, W, b1, b2, dY with both signs of pre-activation, |A| > margin everywhere."""
-    rng = np.random.default_rng(seed)
+    rng = fresh_rng(seed)
     while True:
         X, W = rng.normal(size=(N, D)), rng.normal(size=(D, D)) / np.sqrt(D)
         b1, b2, dY = rng.normal(size=D), rng.normal(size=D), rng.normal(size=(N, D))
         A = X @ W + b1
         if np.min(np.abs(A)) > margin and (A > 0).any() and (A < 0).any():
             return tuple(v.astype(dtype) for v in (X, W, b1, b2, dY))
+
+
+def _fresh(seed, margin=0.0, high=8):
+    """No seed: no case. With one: a block of random sizes, [(name, block)]."""
+    if seeded() is None:
+        return []
+    N, D = dims(fresh_rng([seed, 1]), 5, 4, low=1, high=high)
+    return [(f"a fresh batch of {N} examples of width {D} (seed {seeded()})",
+             _block(N, D, seed, margin=margin))]
 
 
 def _mistake(got, right, wrong, message, inputs, hint):
@@ -79,13 +88,19 @@ def _inputs(X, W, dY=None):
 
 # ---------------------------------------------------------------- task 1: the forward pass
 
-@task
+@task(hints=(
+    "Reread chapter 8, section 8.4 'From columns to rows: the batch form': the branch is a dense layer, a ReLU "
+    "and a second bias, and the skip path adds the input back unchanged.",
+    "Compute the pre-activation, X times W plus b1; apply the ReLU (the entry-wise maximum with "
+    "0); add b2 after the ReLU; add X last. Only the pre-activation goes through the ReLU.",
+))
 def residual_block_forward(candidate):
     """candidate(X, W, b1, b2) -> Y = X + relu(X @ W + b1) + b2, shape and dtype of X."""
     cases = [("a batch of 5 examples of width 4", _block(5, 4, 81)),
              ("a single example (1, 3)", _block(1, 3, 82)),
              ("a batch of 64 examples of width 16", _block(64, 16, 83)),
              ("float32 inputs", _block(6, 4, 84, dtype=np.float32))]
+    cases += _fresh(80)
     for name, (X, W, b1, b2, _) in cases:
         inputs = f"{name}: {_inputs(X, W)}"
         got = call(candidate, X, W, b1, b2, hint=HINT_FORWARD)
@@ -117,13 +132,21 @@ def residual_block_forward(candidate):
 
 # ---------------------------------------------------------------- task 2: dX, with the skip path
 
-@task
+@task(hints=(
+    "Reread chapter 8, section 8.2 'The backward pass: gradients add where paths merge': X "
+    "reaches Y along two paths, the skip "
+    "path and the branch, and their gradients add.",
+    "The skip path passes dY through unchanged. The branch zeroes dY where the ReLU was off "
+    "(recompute its mask from the pre-activation, X times W plus b1), then goes back through "
+    "the dense layer: a product with W transposed. Add the two.",
+))
 def residual_dx(candidate):
     """candidate(dY, X, W, b1) -> dX = dY + (mask * dY) @ W.T, mask = X @ W + b1 > 0."""
     cases = [("a square batch, N = D = 4", _block(4, 4, 91)),
              ("a batch of 5 examples of width 3", _block(5, 3, 92)),
              ("a single example (1, 6)", _block(1, 6, 93)),
              ("a batch of 50 examples of width 20", _block(50, 20, 94))]
+    cases += _fresh(90)
     for name, (X, W, b1, b2, dY) in cases:
         inputs = f"{name}: {_inputs(X, W, dY)}"
         got = call(candidate, dY, X, W, b1, hint=HINT_DX)
@@ -162,7 +185,13 @@ def residual_dx(candidate):
 
 # ---------------------------------------------------------------- task 3: dW, db1, db2
 
-@task
+@task(hints=(
+    "Reread chapter 8, section 8.3 'Parameter gradients, and what the forward pass must keep': "
+    "W and b1 sit inside the ReLU, b2 outside it.",
+    "Mask dY by where the pre-activation was positive, as in task 2. The gradient of W pairs X "
+    "transposed with that masked gradient; b1 sums the masked gradient over the examples; b2 "
+    "sums dY itself over the examples. Return the three as a tuple.",
+))
 def residual_param_grads(candidate):
     """candidate(dY, X, W, b1) -> (dW, db1, db2) of the residual block."""
     names = ("dW", "db1", "db2")
@@ -170,6 +199,7 @@ def residual_param_grads(candidate):
              ("a square batch, N = D = 4", _block(4, 4, 102)),
              ("a single example (1, 5)", _block(1, 5, 103)),
              ("a batch of 40 examples of width 12", _block(40, 12, 104))]
+    cases += _fresh(100)
     for name, (X, W, b1, b2, dY) in cases:
         inputs = f"{name}: {_inputs(X, W, dY)}"
         got = _unpack(call(candidate, dY, X, W, b1, hint=HINT_PARAMS), names, inputs,
@@ -215,12 +245,19 @@ def _analytic(X, W, b1, b2, dY):
     return residual_backward(dY, cache)
 
 
-@task
+@task(hints=(
+    "Reread chapter 8, section 8.6 'Gradient checks', and chapter 1, section 1.4: nudge "
+    "one entry of one parameter at a time, up and down by h, and watch the scalar loss.",
+    "Work on copies of the four arrays. For every entry: add h, evaluate the loss (the sum of dY "
+    "times the block's output), subtract h, evaluate again, restore the entry, and store the "
+    "difference over 2h. Return the four gradient arrays as a tuple.",
+))
 def residual_numerical_grads(candidate):
     """candidate(X, W, b1, b2, dY) -> (dX, dW, db1, db2) by centered differences."""
     names = ("dX", "dW", "db1", "db2")
     cases = [("a batch of 3 examples of width 4", _block(3, 4, 111, margin=0.05)),
              ("a batch of 5 examples of width 2", _block(5, 2, 112, margin=0.05))]
+    cases += _fresh(110, margin=0.05, high=5)
     for name, (X, W, b1, b2, dY) in cases:
         inputs = f"{name}: {_inputs(X, W, dY)}, no pre-activation within 0.05 of the kink"
         got = _unpack(call(candidate, X, W, b1, b2, dY, hint=HINT_NUMERIC), names, inputs,
@@ -255,13 +292,20 @@ def _sgd_reference(X, T, W, b1, b2, lr):
     return W - lr * dW, b1 - lr * db1, b2 - lr * db2
 
 
-@task
+@task(hints=(
+    "Reread chapter 8, section 8.7 'Gradient descent on a block': the loss is a mean over the "
+    "batch, and a step moves each parameter against its own gradient.",
+    "Run the block forward, form the upstream gradient (Y minus T) over N, get the three "
+    "parameter gradients from task 3, and return each parameter minus lr times its gradient, "
+    "as new arrays: the inputs must stay untouched.",
+))
 def residual_sgd_step(candidate):
     """candidate(X, T, W, b1, b2, lr) -> (W, b1, b2) after one SGD step on the mean loss."""
     names = ("W", "b1", "b2")
     cases = [("a batch of 6 examples of width 3, lr = 0.1", _block(6, 3, 121), 0.1),
              ("a batch of 32 examples of width 8, lr = 0.5", _block(32, 8, 122), 0.5),
              ("a square batch, N = D = 4, lr = 0.05", _block(4, 4, 123), 0.05)]
+    cases += [(name, block, 0.1) for name, block in _fresh(120)]
     for name, (X, W, b1, b2, T), lr in cases:
         inputs = f"{name}: {_inputs(X, W)}, targets T random"
         got = _unpack(call(candidate, X, T, W, b1, b2, lr, hint=HINT_SGD), names, inputs,

@@ -5,7 +5,8 @@ import sys
 import numpy as np
 
 from ..engine import Tensor, topological_order, unbroadcast
-from .core import CheckFailed, call, case, describe, expect_array, passed, task
+from .core import (CheckFailed, call, case, describe, dims, expect_array, fresh_rng, passed,
+                   seeded, task)
 
 __all__ = ["sum_to_shape", "mul_grads", "matmul_grads", "topological_sort", "backward_pass"]
 
@@ -35,11 +36,22 @@ SUM_CASES = [
 ]
 
 
-@task
+@task(hints=(
+    "Reread chapter 9, section 9.3 'Broadcasting backwards: the batched bias': a value that "
+    "broadcasting copied to many places receives the sum of their gradients.",
+    "Two kinds of axes to undo: leading axes that broadcasting prepended (sum them away "
+    "entirely), and axes where the target shape has length 1 but the gradient does not (sum "
+    "them while keeping the axis). Do the first kind first.",
+))
 def sum_to_shape(candidate):
     """candidate(grad, shape) -> grad summed down to `shape` (undoing broadcasting)."""
-    rng = np.random.default_rng(90)
-    for name, big, small in SUM_CASES:
+    rng = fresh_rng(90)
+    cases = list(SUM_CASES)
+    if seeded() is not None:
+        big = dims(rng, 2, 3, 4, low=1, high=6)[:int(rng.integers(1, 4))]
+        small = tuple(1 if rng.random() < 0.4 else n for n in big[int(rng.integers(len(big))):])
+        cases.append((f"a fresh pair, {small} against {big} (seed {seeded()})", big, small))
+    for name, big, small in cases:
         for dtype in (np.float64, np.float32):
             grad = rng.normal(size=big).astype(dtype)
             got = call(candidate, grad, small, hint=HINT_BROADCAST)
@@ -72,7 +84,7 @@ def sum_to_shape(candidate):
             with case(name):
                 expect_array(got, expected, inputs=inputs, hint=HINT_BROADCAST,
                              rtol=rtol, atol=rtol)
-    passed("sum_to_shape", f"{len(SUM_CASES)} broadcasts undone, float32 and float64")
+    passed("sum_to_shape", f"{len(cases)} broadcasts undone, float32 and float64")
 
 
 # ---------------------------------------------------------------- helpers for pairs
@@ -95,16 +107,26 @@ def _same(got, want):
 
 # ---------------------------------------------------------------- task 2: mul
 
-@task
+@task(hints=(
+    "Reread chapter 9, section 9.5 'The engine': the derivative of a product with respect to "
+    "one factor is the other factor.",
+    "Each factor gets the upstream gradient times the other factor, and then that product is "
+    "summed back down to the factor's own shape with task 1, since broadcasting may have "
+    "stretched it. Return the pair in the order a, b.",
+))
 def mul_grads(candidate):
     """candidate(a, b, g) -> (da, db) for z = a * b (entry-wise, broadcasting)."""
-    rng = np.random.default_rng(91)
+    rng = fresh_rng(91)
     cases = [
         ("a (3, 4) times b (3, 4)", (3, 4), (3, 4)),
         ("a batch (5, 3) times a (3,) vector (broadcast)", (5, 3), (3,)),
         ("a column (4, 1) times a row (1, 3) (an outer product)", (4, 1), (1, 3)),
         ("a scalar () times a (2, 3) array", (), (2, 3)),
     ]
+    if seeded() is not None:
+        sa = dims(rng, 3, 4, low=1, high=6)
+        sb = tuple(1 if rng.random() < 0.5 else n for n in sa[int(rng.integers(2)):])
+        cases.append((f"a fresh pair, a {sa} times b {sb} (seed {seeded()})", sa, sb))
     for name, sa, sb in cases:
         a, b = rng.normal(size=sa), rng.normal(size=sb)
         g = rng.normal(size=np.broadcast_shapes(sa, sb))
@@ -142,14 +164,22 @@ def mul_grads(candidate):
 
 # ---------------------------------------------------------------- task 3: matmul
 
-@task
+@task(hints=(
+    "Reread chapter 9, section 9.6 'Matrix products: where the transposes go': let the "
+    "shapes decide where the transposes go.",
+    "dA must have A's shape (N, D): the product of G, shape (N, H), with B transposed, shape "
+    "(H, D). dB must have B's shape (D, H): A transposed, shape (D, N), times G.",
+))
 def matmul_grads(candidate):
     """candidate(A, B, G) -> (dA, dB) for C = A @ B and upstream G = dE/dC."""
-    rng = np.random.default_rng(92)
+    rng = fresh_rng(92)
     cases = [("A (4, 3) @ B (3, 5): all sizes differ", 4, 3, 5),
              ("square A (3, 3) @ B (3, 3): shapes cannot catch a transpose", 3, 3, 3),
              ("A (6, 2) @ B (2, 1): one output column", 6, 2, 1),
              ("A (1, 4) @ B (4, 3): one example", 1, 4, 3)]
+    if seeded() is not None:
+        N, D, H = dims(rng, 4, 3, 5, low=1, high=8)
+        cases.append((f"A ({N}, {D}) @ B ({D}, {H}), fresh (seed {seeded()})", N, D, H))
     for name, N, D, H in cases:
         A, B, G = rng.normal(size=(N, D)), rng.normal(size=(D, H)), rng.normal(size=(N, H))
         inputs = f"A {A.shape}, B {B.shape}, G {G.shape}"
@@ -214,7 +244,7 @@ def _two_paths():
 
 
 def _residual():
-    rng = np.random.default_rng(93)
+    rng = fresh_rng(93)
     X = Tensor(rng.normal(size=(4, 3)), name="X")
     W = Tensor(rng.normal(size=(3, 3)), name="W")
     b1, b2 = Tensor(rng.normal(size=3), name="b1"), Tensor(rng.normal(size=3), name="b2")
@@ -223,11 +253,12 @@ def _residual():
 
 
 def _mlp():
-    rng = np.random.default_rng(94)
-    X = Tensor(rng.normal(size=(5, 4)), name="X")
-    W1, b1 = Tensor(rng.normal(size=(4, 6)), name="W1"), Tensor(rng.normal(size=6), name="b1")
-    W2, b2 = Tensor(rng.normal(size=(6, 3)), name="W2"), Tensor(rng.normal(size=3), name="b2")
-    labels = np.array([0, 2, 1, 2, 0])
+    rng = fresh_rng(94)
+    N, D, H, K = dims(rng, 5, 4, 6, 3, low=2, high=7)
+    X = Tensor(rng.normal(size=(N, D)), name="X")
+    W1, b1 = Tensor(rng.normal(size=(D, H)), name="W1"), Tensor(rng.normal(size=H), name="b1")
+    W2, b2 = Tensor(rng.normal(size=(H, K)), name="W2"), Tensor(rng.normal(size=K), name="b2")
+    labels = np.array([0, 2, 1, 2, 0]) if seeded() is None else rng.integers(0, K, N)
     S = (X @ W1 + b1).relu() @ W2 + b2
     return -S.log_softmax().pick(labels).mean(), [X, W1, b1, W2, b2]
 
@@ -251,7 +282,13 @@ def _label(node):
     return node.name or node.op or "a constant"
 
 
-@task
+@task(hints=(
+    "Reread chapter 9, section 9.4 'The order of the backward pass': a node may be listed "
+    "only after all of its parents, and each node exactly once.",
+    "Go depth-first from the root with an explicit stack instead of recursion (graphs here are "
+    "deeper than Python's recursion limit) and a set of visited nodes. Push each node twice: "
+    "first to visit its parents, then, once they are done, to append it to the order.",
+))
 def topological_sort(candidate):
     """candidate(root) -> every node root depends on, each after its parents, root last."""
     deep = ("a chain of thousands of tanh nodes, deeper than Python's recursion limit", _deep)
@@ -338,7 +375,14 @@ def _all_same(got, want):
     return all(_same(np.asarray(g), np.asarray(w)) for g, w in zip(got, want))
 
 
-@task
+@task(hints=(
+    "Reread chapter 9, section 9.2 'The chain rule on a graph: gradients add' and section "
+    "9.4: every node must receive the shares of all its consumers before it passes its own "
+    "gradient on.",
+    "Start every node's gradient at zeros and the root's at ones. Walk the topological order "
+    "of task 4 reversed; for each node with a VJP, hand its gradient to the VJP and add each "
+    "returned share to the matching parent's gradient, never overwrite it.",
+))
 def backward_pass(candidate):
     """candidate(root) fills .grad of every node root depends on (reverse mode)."""
     for name, build in GRAPHS:

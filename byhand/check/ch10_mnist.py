@@ -6,7 +6,8 @@ from ..data import IDXError, load_mnist, read_idx
 from ..nn.activations import relu_backward, relu_forward
 from ..nn.cross_entropy import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from ..nn.linear import linear_backward, linear_forward
-from .core import CheckFailed, call, describe, expect_array, passed, run, task
+from .core import (CheckFailed, call, describe, dims, expect_array, fresh_rng, passed, run,
+                   seeded, task)
 
 __all__ = ["parse_idx", "mlp_forward", "accuracy", "train_step", "train_mlp"]
 
@@ -28,10 +29,18 @@ def _idx(array, code):
     return header + np.asarray(array, dtype).tobytes()
 
 
-@task
+@task(hints=(
+    "Reread chapter 10, section 10.1 'The data', and the IDX layout in the task: two zero "
+    "bytes, a type code, the number of dimensions, then one big-endian 4-byte size per "
+    "dimension, then the values.",
+    "Refuse the file (ValueError) when the first two bytes are not zero or the type code is "
+    "unknown; read the sizes as big-endian unsigned 32-bit numbers; refuse it when its length "
+    "is not the header plus the number of values times their size; then read the values in "
+    "the big-endian type the code names and give them the shape from the header.",
+))
 def parse_idx(candidate):
     """candidate(data: bytes) -> the array an IDX file holds; ValueError for a damaged one."""
-    rng = np.random.default_rng(10)
+    rng = fresh_rng(10)
     cases = [
         ("a 3-D file of unsigned bytes (images), shape (3, 4, 5)",
          rng.integers(0, 256, size=(3, 4, 5), dtype=np.uint8), 0x08),
@@ -42,6 +51,13 @@ def parse_idx(candidate):
         ("a file with 300 images of 2 x 2 (sizes above 255 need all 4 bytes)",
          rng.integers(0, 256, size=(300, 2, 2), dtype=np.uint8), 0x08),
     ]
+    if seeded() is not None:
+        shape = dims(rng, 2, 3, 4, low=1, high=6)[:int(rng.integers(1, 4))]
+        cases.append((f"a fresh file of unsigned bytes, shape {shape} (seed {seeded()})",
+                      rng.integers(0, 256, size=shape, dtype=np.uint8), 0x08))
+        shape = dims(rng, 3, 2, low=1, high=5)
+        cases.append((f"a fresh file of big-endian int32, shape {shape} (seed {seeded()})",
+                      rng.integers(-2**31, 2**31, size=shape).astype(np.int32), 0x0C))
     for name, expected, code in cases:
         data = _idx(expected, code)
         try:
@@ -118,7 +134,7 @@ def reference_forward(params, X):
 
 
 def _net(sizes, seed, dtype=np.float64):
-    r = np.random.default_rng(seed)
+    r = fresh_rng(seed)
     params = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         params += [(r.normal(size=(a, b)) * np.sqrt(2 / a)).astype(dtype),
@@ -137,10 +153,16 @@ def _is(got, value, rtol=1e-6):
         return False
 
 
-@task
+@task(hints=(
+    "Reread chapter 10, section 10.2 'The network, assembled from the book's layers': the "
+    "parameters come in pairs, a weight matrix and a bias, one pair per layer.",
+    "Start from X and go through the pairs in order: a linear layer each time, followed by a "
+    "ReLU for every layer except the last. The last layer's output is the logits, with no "
+    "ReLU and no softmax.",
+))
 def mlp_forward(candidate):
     """candidate(params, X) -> the logits (N, K) of an MLP with ReLU between layers."""
-    rng = np.random.default_rng(11)
+    rng = fresh_rng(11)
     cases = [
         ("three layers 6-5-4-3 on a batch of 7", (6, 5, 4, 3), 7, np.float64),
         ("two layers 4-8-2 on a batch of 1", (4, 8, 2), 1, np.float64),
@@ -148,6 +170,11 @@ def mlp_forward(candidate):
         ("four layers 3-6-6-6-4", (3, 6, 6, 6, 4), 5, np.float64),
         ("float32, 784-32-16-10 on a batch of 9", (784, 32, 16, 10), 9, np.float32),
     ]
+    if seeded() is not None:
+        sizes = dims(rng, 5, 4, 3, 2, low=1, high=9)[:int(rng.integers(2, 5))]
+        n = dims(rng, 4)[0]
+        cases.append((f"a fresh network {'-'.join(map(str, sizes))} on a batch of {n} (seed "
+                      f"{seeded()})", sizes, n, np.float64))
     for name, sizes, n, dtype in cases:
         params = _net(sizes, len(sizes) + n, dtype)
         X = rng.normal(size=(n, sizes[0])).astype(dtype)
@@ -184,10 +211,15 @@ def _a_number(got, where, hint, what="one number"):
                           f"a number; return {what}", hint)
 
 
-@task
+@task(hints=(
+    "Reread chapter 10, section 10.2: the prediction for an example is the class with the "
+    "largest logit.",
+    "Take the index of the largest logit in each row (over the classes, not over the batch), "
+    "compare with the labels, and return the fraction of matches as one number in [0, 1].",
+))
 def accuracy(candidate):
     """candidate(logits, labels) -> the fraction of rows whose largest logit is the label."""
-    rng = np.random.default_rng(12)
+    rng = fresh_rng(12)
     cases = []
     logits = rng.normal(size=(20, 20))         # square first: an axis mix-up runs
     labels = np.where(np.arange(20) < 14, np.argmax(logits, axis=1), rng.integers(0, 20, 20))
@@ -258,10 +290,18 @@ def reference_step(params, velocities, X, y, lr, momentum):
     return loss
 
 
-@task
+@task(hints=(
+    "Reread chapter 10, section 10.5 'Training' (momentum in PyTorch's form) and section "
+    "10.4 'One example at a time, or a mini-batch': a forward pass that keeps the caches, the "
+    "mean loss, a backward pass, then the update.",
+    "Run the layers forward keeping every cache, take the softmax cross-entropy loss and its "
+    "gradient, go back through the caches in reverse order to get one gradient per parameter. "
+    "Then, in place, scale each velocity by the momentum and add its gradient; move each "
+    "parameter by minus lr times its velocity. Return the loss computed before the update.",
+))
 def train_step(candidate):
     """candidate(params, velocities, X, y, lr, momentum) -> loss; updates both lists in place."""
-    rng = np.random.default_rng(13)
+    rng = fresh_rng(13)
     cases = [("a 6-5-4-3 network, a batch of 8", (6, 5, 4, 3), 8),
              ("a 5-7-3 network, a batch of 1", (5, 7, 3), 1),
              ("a 4-3 network (no hidden layer), a batch of 6", (4, 3), 6)]
@@ -358,10 +398,19 @@ def _call_slow(candidate, X, y, seconds):
                too_slow="fewer epochs or larger batches")
 
 
-@task
+@task(hints=(
+    "Reread chapter 10, section 10.5 'Training': He initialization, batches of 128, momentum "
+    "0.9, a few epochs, a step size that decays.",
+    "Initialize each weight matrix with normal draws scaled by the square root of 2 over its "
+    "fan-in and the biases at zero; then for a few epochs shuffle the training set, cut it "
+    "into batches and call your train_step on each, with a step size that shrinks over time.",
+))
 def train_mlp(candidate):
     """candidate(X_train, y_train) -> params [W1, b1, ...] reaching >= 97% test accuracy."""
     (X, y), (X_test, y_test) = _mnist()
+    if seeded() is not None:  # the same images, in an order the candidate has never seen
+        order = fresh_rng(14).permutation(len(X))
+        X, y = X[order], y[order]
     params = _call_slow(candidate, X, y, TRAIN_SECONDS)
     if not isinstance(params, (list, tuple)) or len(params) < 2 or len(params) % 2:
         if params is None:

@@ -6,8 +6,10 @@ with a readable message. `expect_array` compares a result with the reference and
 entry is wrong and how (None, a list, the wrong shape or dtype, NaN, inf, a wrong value).
 """
 
+import difflib
 import functools
 import signal
+import textwrap
 import threading
 from contextlib import contextmanager
 
@@ -229,27 +231,129 @@ def case(name):
         raise CheckFailed(f"on {name}: {failure.message}", failure.hint) from None
 
 
-def task(check):
-    """Make a check total: whatever the candidate returns, the check raises CheckFailed or passes.
+# ---------------------------------------------------------------- fresh inputs, hints, failures
 
-    Anything else escaping a check (say, comparing a result of a shape nobody foresaw) is turned
-    into a CheckFailed that shows the problem, rather than a traceback into the check's code.
+_SEED = [None]     # the seed of the check being run: None for the default (stored) cases
+TASKS = {}         # task name -> the checked function, for check.hint
+_HINTS_GIVEN = {}  # task name -> how many hint levels check.hint has shown this session
+_FAILURES = {}     # task name -> how many times its check failed this session
+SUGGEST_AFTER = 2  # from this failure of a task on, its message suggests check.hint(...)
+MESSAGE_LINES, MESSAGE_CHARS = 8, 800  # one screen under a check cell (tests/catalogue.py)
+
+
+def fresh_rng(default):
+    """The random generator of a check: the one it always used, unless a seed was given.
+
+    Every check draws its random inputs from `fresh_rng(<its constant>)`. Without a seed this is
+    `np.random.default_rng(<its constant>)`, so the default cases (and the notebooks' stored
+    outputs) never change; with `check.<task>(fn, seed=k)` it is a generator seeded by
+    (k, constant): new values, the same ones for the same k.
     """
+    seed = _SEED[0]
+    if seed is None:
+        return np.random.default_rng(default)
+    return np.random.default_rng([seed, *np.atleast_1d(default).tolist()])
+
+
+def seeded():
+    """The seed of the check being run, or None for the default cases."""
+    return _SEED[0]
+
+
+def dims(rng, *default, low=1, high=8):
+    """`default` (a shape) without a seed; with one, as many sizes drawn in [low, high]."""
+    if _SEED[0] is None:
+        return default
+    return tuple(int(n) for n in rng.integers(low, high + 1, size=len(default)))
+
+
+def float_dtype(rng, default=np.float64, choices=(np.float64, np.float32)):
+    """`default` without a seed; with one, a float dtype drawn from `choices`."""
+    if _SEED[0] is None:
+        return default
+    return choices[int(rng.integers(len(choices)))]
+
+
+def _counted(name, failure):
+    """Count a failure of task `name`; from the second one on, suggest its hints."""
+    _FAILURES[name] = _FAILURES.get(name, 0) + 1
+    if _FAILURES[name] < SUGGEST_AFTER or not (TASKS.get(name) and TASKS[name].hints):
+        return failure
+    longer = CheckFailed(f"{failure.message}\n  stuck? check.hint(\"{name}\") gives a hint",
+                         failure.hint)
+    text = str(longer)  # the line is left out where it would push the message past one screen
+    if len(text) > MESSAGE_CHARS or len(text.splitlines()) > MESSAGE_LINES:
+        return failure
+    return longer
+
+
+def task(check=None, *, hints=()):
+    """Make a check total, seedable and hinted: `@task(hints=("first level", "second level"))`.
+
+    Whatever the candidate returns, the checked function raises CheckFailed or passes. Anything
+    else escaping a check (say, comparing a result of a shape nobody foresaw) is turned into a
+    CheckFailed that shows the problem, rather than a traceback into the check's code.
+
+    `check.<task>(fn, seed=k)` runs the same check on fresh inputs: every `fresh_rng`, `dims`
+    and `float_dtype` inside it draws from k. No seed: today's cases, exactly.
+
+    `hints` are the levels `check.hint("<task>")` gives, one per call, in order: the first says
+    which section and which idea, the next the key step; never code. The exercise notebooks show
+    the same texts folded under each task (tools/make_exercises.py).
+    """
+    if check is None:
+        return lambda check: task(check, hints=hints)
+    name = check.__name__
 
     @functools.wraps(check)
-    def checked(candidate):
+    def checked(candidate, *, seed=None):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or seed < 0):
+            raise CheckFailed(f"seed must be a whole number >= 0, got {seed!r}")
+        previous, _SEED[0] = _SEED[0], None if seed is None else int(seed)
         try:
             return check(candidate)
-        except CheckFailed:
-            raise
+        except CheckFailed as failure:
+            raise _counted(name, failure) from None
         except Exception as error:
-            raise CheckFailed(
+            raise _counted(name, CheckFailed(
                 f"could not check your result ({type(error).__name__}: {error}); does it return "
-                "an array of the shape the task asks for?"
-            ) from None
+                "an array of the shape the task asks for?")) from None
+        finally:
+            _SEED[0] = previous
 
+    checked.hints = tuple(hints)
+    TASKS[name] = checked
     return checked
 
 
+def hint(name):
+    """Print the next hint for the task `name` (a string, or the check itself).
+
+    The first call gives the first level (which section to reread, which idea), each further
+    call the next level; after the last one it says there are no more. Never code.
+    """
+    name = getattr(name, "__name__", name)
+    if name not in TASKS:
+        if isinstance(name, str) and name.startswith("derive_"):
+            raise CheckFailed(f"{name} is a derivation task: its statement names the section to "
+                              "reread, and its check says which term is wrong")
+        close = difflib.get_close_matches(str(name), TASKS, n=3)
+        raise CheckFailed(f"no task named {name!r}"
+                          + (f"; did you mean {' or '.join(map(repr, close))}?" if close else ""))
+    hints = TASKS[name].hints
+    given = _HINTS_GIVEN.get(name, 0)
+    if given >= len(hints):
+        print(f"No more hints for {name}: all {len(hints)} are above. Reread the section they "
+              "name, then compare with the solutions notebook once you have tried.")
+        return
+    _HINTS_GIVEN[name] = given + 1
+    more = (f" (call check.hint(\"{name}\") again for the next)" if given + 1 < len(hints)
+            else " (the last one)")
+    print(f"Hint {given + 1} of {len(hints)} for {name}{more}:\n"
+          + textwrap.fill(hints[given], width=96))
+
+
 def passed(task, what):
-    print(f"✓ {task}: {what}")
+    seed = "" if _SEED[0] is None else f" (seed {_SEED[0]})"
+    print(f"✓ {task}{seed}: {what}")
