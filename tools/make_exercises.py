@@ -14,6 +14,11 @@ It also drops cells tagged `solution-only` (the banner of the solutions page) an
 first cell's label `(sol-name)=` into `(ex-name)=` and its title "N. Solutions: ..." into
 "N. Exercises: ...", so the book can hold both versions.
 
+Below each code task's check cell, `check.<task>(...)`, it adds a Markdown cell tagged `hints`
+holding that task's hints (the `hints=` of its `@task` in byhand/check/, the texts that
+`check.hint("<task>")` gives one at a time), each level folded in its own `<details>` element:
+closed until clicked, in Jupyter, JupyterLab, Colab and on the book's exercise pages alike.
+
 Why not nbgrader's own ClearSolutions preprocessor: installing nbgrader brings a Jupyter server,
 a database layer and a notebook front end; these lines do the one transformation we need.
 """
@@ -21,6 +26,7 @@ a database layer and a notebook front end; these lines do the one transformation
 import argparse
 import ast
 import copy
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -28,6 +34,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from byhand import check  # noqa: E402  (the hints live beside the checks)
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 STUB = "raise NotImplementedError()"
@@ -97,6 +106,32 @@ def strip_regions(lines, begin, end, replacement, where):
     return out
 
 
+def hints_cell(task):
+    """A Markdown cell with the task's hints, folded; its id is fixed so output is stable."""
+    hints = getattr(check, task).hints
+    if len(hints) < 2:
+        raise MarkerError(f"check.{task} has {len(hints)} hint level(s): give its @task at "
+                          "least two, hints=(\"which section, which idea\", \"the key step\")")
+    how = f' (or run <code>check.hint("{task}")</code>: one level per call)'
+    source = "\n\n".join(
+        f"<details>\n<summary>Hint {level} of {len(hints)}{how if level == 1 else ''}"
+        f"</summary>\n\n{text}\n\n</details>" for level, text in enumerate(hints, 1))
+    cell = nbformat.v4.new_markdown_cell(source, id=f"hints-{task}".replace("_", "-"))
+    cell.metadata["tags"] = ["hints"]
+    return cell
+
+
+def with_hints(cells):
+    """The cells, with a hints cell after the check cell of every code task."""
+    out = []
+    for cell in cells:
+        out.append(cell)
+        called = re.fullmatch(r"check\.(\w+)\(\w+\)", cell.source.strip())
+        if cell.cell_type == "code" and called and not called.group(1).startswith("derive_"):
+            out.append(hints_cell(called.group(1)))
+    return out
+
+
 def student_version(notebook, name):
     student = copy.deepcopy(notebook)
     student.metadata.pop("widgets", None)
@@ -121,6 +156,7 @@ def student_version(notebook, name):
         cell.source = "\n".join(lines)
         cell.outputs = []
         cell.execution_count = None
+    student.cells = with_hints(student.cells)
     return student
 
 
