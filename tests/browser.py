@@ -65,6 +65,30 @@ def chromium():
         browser.close()
 
 
+# A promise awaited in the page (MathJax's first typesetting, an axe-core run) has no Playwright
+# time limit: if it never settles the test would hang until CI gives up. Each gets this bound.
+SETTLE_SECONDS = 120
+BOUNDED = """async ([script, arg, seconds, what]) => {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what + ' did not finish within ' + seconds + ' s')),
+                       seconds * 1000);
+  });
+  try { return await Promise.race([(0, eval)(script)(arg), late]); } finally { clearTimeout(timer); }
+}"""
+
+
+def evaluate_bounded(page, script, arg=None, what="a script", seconds=SETTLE_SECONDS):
+    """page.evaluate(script, arg), failing (not hanging) if its promise is not settled in time."""
+    return page.evaluate(BOUNDED, [script, arg, seconds, what])
+
+
+def typeset(page, seconds=SETTLE_SECONDS):
+    """Wait until MathJax has typeset the page (at most `seconds`)."""
+    evaluate_bounded(page, "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                     what="MathJax's typesetting", seconds=seconds)
+
+
 def only_local(base, blocked):
     """A route handler that lets requests to `base` through and aborts, and records in `blocked`,
     every other one: `page.route("**/*", only_local(server, blocked))`."""

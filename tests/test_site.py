@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import chromium, only_local, serve
+from browser import chromium, only_local, serve, typeset
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -54,7 +54,7 @@ class Visit:
 
         self.page.route("**/*", only_local(base, self.blocked))
         self.page.goto(base + path, wait_until="load")
-        self.page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        typeset(self.page)
         self.page.wait_for_load_state("networkidle")
 
     def count(self, selector):

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser import chromium, only_local, serve
+from browser import chromium, only_local, serve, typeset
 
 from byhand.derive import TASKS
 
@@ -71,7 +71,7 @@ def sections(browser, server):
         page.route("**/*", only_local(server, blocked))
         response = page.goto(server + path, wait_until="load")
         assert response.ok, f"{path}: HTTP {response.status}"
-        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        typeset(page)
         page.wait_for_load_state("networkidle")
         assert blocked == [], f"requests to other hosts: {blocked}"
         assert errors == [], f"JavaScript errors: {errors}"

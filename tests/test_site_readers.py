@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import chromium, only_local, serve
+from browser import chromium, evaluate_bounded, only_local, serve, typeset
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html").resolve()
@@ -82,7 +82,7 @@ def contexts(browser, server):
 
 def settle(page):
     """Wait until MathJax has typeset, the widgets have rendered and readers.js has run after both."""
-    page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    typeset(page)
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
         page.wait_for_function(
@@ -203,7 +203,7 @@ DARK_AXE_PAGES = [p for p in PAGES if p in {
 def axe_problems(page, axe_source):
     page.evaluate(EMPTY_MATHJAX_GLYPHS)
     page.add_script_tag(content=axe_source)
-    return [f"axe: {v}" for v in page.evaluate(AXE_RUN, WCAG)]
+    return [f"axe: {v}" for v in evaluate_bounded(page, AXE_RUN, WCAG, "axe-core")]
 
 
 def sidebar_checks(page, path, server, navigate):
