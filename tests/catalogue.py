@@ -6,7 +6,15 @@ RIGHT holds (task, candidate) pairs that must pass, printing the task's one succ
 WRONG holds (task, candidate, words) triples that must fail with a CheckFailed whose message
 contains `words`, shows the input or a hint, (given `chapter`) names the chapter to reread, and
 is short (assert_short).
+
+Every catalogue is also registered in CATALOGUES, under the name of the test module that holds
+it, when that module is imported: catalogue() does it, and a module that runs its lists with tests
+of its own calls register(RIGHT, WRONG, __name__). tests/test_course_kit.py imports every
+tests/test_checks*.py module and holds each code task to at least three wrong answers and a right
+one, across all of them.
 """
+
+import sys
 
 import numpy as np
 import pytest
@@ -25,7 +33,18 @@ def assert_short(message):
         f"{len(lines)} lines, {len(message)} characters:\n{message}")
 
 
+# test module name -> (right, wrong): every catalogue imported so far
+CATALOGUES = {}
+
+
+def register(right, wrong, module):
+    """Record a module's catalogue for tests/test_course_kit.py (catalogue() calls this)."""
+    CATALOGUES[module] = (list(right), list(wrong))
+
+
 def catalogue(right, wrong, chapter=None):
+    register(right, wrong, sys._getframe(1).f_globals["__name__"])
+
     @pytest.mark.parametrize("task, candidate", right,
                              ids=[f"{t.__name__}-{i}" for i, (t, _) in enumerate(right)])
     def test_right_answers_pass(task, candidate, capsys):

@@ -9,7 +9,7 @@ from byhand.check import CheckFailed
 from byhand.data import read_idx
 from byhand.nn import (linear_backward, linear_forward, relu_backward, relu_forward,
                        softmax_cross_entropy_backward, softmax_cross_entropy_forward)
-from catalogue import assert_short
+from catalogue import assert_short, register
 
 # ---------------------------------------------------------------- task 1: parse_idx
 
@@ -424,6 +424,7 @@ WRONG = [
     (check.train_mlp, train_dict, "return the list"),
     (check.train_mlp, train_tuple_of_one, "a list of 1 items"),
 ]
+register(RIGHT + [(check.train_mlp, train_right)], WRONG, __name__)  # train_right: tested below
 
 
 @pytest.mark.parametrize("task, candidate", RIGHT,
