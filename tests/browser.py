@@ -40,9 +40,25 @@ class QuietServer(http.server.ThreadingHTTPServer):
 
 
 def serve(site, page="index.html"):
-    """Serve the folder `site` on 127.0.0.1 (a generator for a fixture: yields the base URL)."""
+    """Serve the folder `site` on 127.0.0.1 (a generator for a fixture: yields the base URL).
+
+    Fails with what to run if there is no built book, or if the repository's own build
+    (_build/html) is older than a file it is built from: a stale site fails in odd places.
+    """
     if not (Path(site) / page).exists():
         pytest.fail(f"no built book in {site}: run `make book` first (or set BYHAND_SITE)")
+    root = Path(__file__).resolve().parent.parent
+    if Path(site).resolve() == root / "_build" / "html":  # BYHAND_SITE may name another build
+        built = Path(site) / ".buildinfo"  # Sphinx writes it at the end of every build
+        built = (built if built.exists() else Path(site) / page).stat().st_mtime
+        sources = [p for name in ("book", "chapters", "exercises", "solutions", "appendices",
+                                  "_toc.yml", "_config.yml")
+                   for p in ([root / name] if (root / name).is_file() else (root / name).rglob("*"))
+                   if p.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts)]
+        newest = max(sources, key=lambda p: p.stat().st_mtime)
+        if newest.stat().st_mtime > built:
+            pytest.fail(f"the built book in _build/html is older than "
+                        f"{newest.relative_to(root)}: run `make book`")
     handler = functools.partial(QuietHandler, directory=str(site))
     httpd = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
