@@ -160,9 +160,13 @@ def test_citation_says_what_the_project_says():
 
 def test_one_version_in_package_citation_and_changelog():
     cff = load_yaml(CITATION)
-    assert byhand.__version__ == VERSION
-    assert str(cff["version"]) == VERSION
-    assert str(cff["preferred-citation"]["version"]) == VERSION
+    assert byhand.__version__ == VERSION, (
+        f"byhand.__version__ is {byhand.__version__}, pyproject.toml says {VERSION}")
+    for where, cited in [("version", cff["version"]),
+                         ("preferred-citation: version", cff["preferred-citation"]["version"])]:
+        assert str(cited) == VERSION, (
+            f"CITATION.cff's {where} is {cited}, pyproject.toml's version {VERSION}: "
+            "see CONTRIBUTING.md, Releasing")
     changelog = (ROOT / "CHANGELOG.md").read_text()
     released = re.findall(r"^## \[(\d[^\]]*)\] - (\d{4}-\d{2}-\d{2})$", changelog, re.M)
     assert released, "CHANGELOG.md has no release entry"
