@@ -192,7 +192,8 @@ def test_the_book_footer_shows_the_version():
     page = intro.read_text()
     footer = page[page.index('<footer class="bd-footer-content">'):]
     shown = re.search(r'<p class="byhand-version">Version ([^ <]+)', footer)
-    assert shown, "the footer shows no version: is byhand_version in _config.yml's extensions?"
+    assert shown, ("the footer shows no version: run `make book` (and check that byhand_version "
+                   "is among _config.yml's extensions)")
     assert shown.group(1) == VERSION, (
         f"the built book says version {shown.group(1)}, pyproject.toml {VERSION}: "
         "run `make book` again")
