@@ -245,3 +245,42 @@ def test_every_task_stops_a_candidate_that_swallows_the_alarm(task, short_limit,
     monkeypatch.setattr(check.ch10_mnist, "TRAIN_SECONDS", LIMIT)
     with watchdog(), pytest.raises(CheckFailed, match="no answer within"):
         task(swallows_exception)
+
+
+# ---------------------------------------------------------------- seed=, hints (issue #16)
+
+def test_without_a_seed_a_check_draws_what_it_always_drew():
+    assert core.seeded() is None
+    assert np.array_equal(core.fresh_rng(31).normal(size=5),
+                          np.random.default_rng(31).normal(size=5))
+    assert np.array_equal(core.fresh_rng([6, 5, 3, 4]).normal(size=5),
+                          np.random.default_rng([6, 5, 3, 4]).normal(size=5))
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    assert core.dims(rng, 4, 6) == (4, 6) and core.float_dtype(rng) is np.float64
+    assert rng.bit_generator.state == state          # nothing drawn: later draws are unchanged
+
+
+def test_with_a_seed_the_helpers_draw_from_it():
+    seen = []
+
+    @core.task(hints=("first level, in words", "second level, in words"))
+    def probe(candidate):
+        rng = core.fresh_rng(31)
+        seen.append((tuple(rng.normal(size=3)), core.dims(rng, 4, 6, low=1, high=50),
+                     core.float_dtype(rng, choices=(np.float64, np.float32))))
+    try:
+        for seed in (None, 1, 1, 2):
+            probe(None, seed=seed)
+    finally:
+        del core.TASKS["probe"]
+    default, one, again, two = seen
+    assert default[1] == (4, 6) and default[2] is np.float64
+    assert one == again and one != two and one[0] != default[0]
+    assert core.seeded() is None
+
+
+def test_hint_is_an_attribute_of_check_not_a_task():
+    assert callable(check.hint) and "hint" not in check.__all__
+    assert {t.__name__ for t in TASKS} == set(core.TASKS)
+    assert all(len(t.hints) >= 2 for t in TASKS)

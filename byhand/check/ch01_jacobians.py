@@ -91,7 +91,7 @@ def numerical_jacobian(candidate):
 def vjp_tanh(candidate):
     """candidate(x, v) -> vᵀ J_tanh(x) = v * (1 - tanh(x)**2), same shape as x."""
     rng = fresh_rng(2)
-    for shape in [dims(rng, 4), dims(rng, 3, 5), dims(rng, 2, 3, 4)]:
+    for shape in [dims(rng, 4, low=2), dims(rng, 3, 5, low=2), dims(rng, 2, 3, 4, low=2)]:
         x, v = rng.normal(size=shape), rng.normal(size=shape)
         inputs = f"x and v of shape {shape}"
         got = call(candidate, x, v, hint=HINT_VJP)

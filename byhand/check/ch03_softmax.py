@@ -305,7 +305,11 @@ def softmax_vjp(candidate):
     _name_mistakes(got, expected, _vjp_mistakes(dout, reference(x)), where, HINT_VJP)
     expect_array(got, expected, inputs=where, hint=HINT_VJP, rtol=1e-7, atol=1e-10)
     try:
-        gradcheck(reference, x, np.asarray(got, dtype=np.float64), upstream=dout)
+        # 1e-7 entry-wise, as always without a seed; fresh draws (seed=k) sometimes have an
+        # entry of dx that cancels to near 0, where the entry-wise error of a right answer
+        # reaches a few 1e-7 (0.5% of draws), so they get 1e-5: a wrong VJP is off by 1e-1.
+        gradcheck(reference, x, np.asarray(got, dtype=np.float64), upstream=dout,
+                  tol=1e-7 if seeded() is None else 1e-5)
     except GradientCheckError as error:
         raise CheckFailed(f"{where}: {str(error).splitlines()[0]}", HINT_VJP) from None
     for name, dout, s in cases:

@@ -330,9 +330,9 @@ def _wrong_vjps(v, s, logp, total):
 def log_softmax_vjp(candidate):
     """candidate(dout, logp) -> dL/dx = dout - exp(logp) * sum(dout) row by row, shape (N, K)."""
     rng = fresh_rng(43)
-    n1, k1 = dims(rng, 3, 5)
+    n1, k1 = dims(rng, 3, 5, low=2)       # K = 1 would make J v and J^T v the same
     sq = dims(rng, 4, low=2)[0]
-    n2, k2 = dims(rng, 2, 6)
+    n2, k2 = dims(rng, 2, 6, low=2)
     masked = reference(np.array([[0.0, -np.inf, 1.0, 2.0], [1.0, 1.0, -np.inf, 0.0]]))
     cases = [
         (f"a batch of {n1} x {k1}", reference(rng.normal(size=(n1, k1)) * 2),

@@ -41,7 +41,7 @@ def _fresh(seed, margin=0.0, high=8):
     """No seed: no case. With one: a block of random sizes, [(name, block)]."""
     if seeded() is None:
         return []
-    N, D = dims(fresh_rng([seed, 1]), 5, 4, low=1, high=high)
+    N, D = dims(fresh_rng([seed, 1]), 5, 4, low=2, high=high)  # _block needs both signs in A
     return [(f"a fresh batch of {N} examples of width {D} (seed {seeded()})",
              _block(N, D, seed, margin=margin))]
 
