@@ -334,7 +334,7 @@ def hint(name):
     call the next level; after the last one it says there are no more. Never code.
     """
     name = getattr(name, "__name__", name)
-    if name not in TASKS:
+    if not isinstance(name, str) or name not in TASKS:
         if isinstance(name, str) and name.startswith("derive_"):
             raise CheckFailed(f"{name} is a derivation task: its statement names the section to "
                               "reread, and its check says which term is wrong")
