@@ -4,9 +4,12 @@
 
 Writes the chapter and solutions notebooks, byhand/nn/<topic>.py (a placeholder layer Y = X * gamma),
 byhand/check/chNN_<topic>.py (three tasks: a solutions notebook needs three to six) and both test
-files; adds the chapter to _toc.yml, intro.md, the rules card, byhand/nn/__init__.py and
-tests/test_hints.py; runs tools/execute.py and tools/make_exercises.py. A malformed or taken NN or
-topic is refused (exit code 2). What is left to write: CONTRIBUTING.md, "Adding a chapter".
+files; adds two placeholder derivation tasks (byhand/derive/tasks.py, CHAPTER_LABELS in
+byhand/derive/task.py, VERIFY in tests/test_derive_references.py, PLACES in
+tools/derivation_cells.py), the chapter to _toc.yml, intro.md and the rules card, its module to
+byhand/nn/__init__.py and its catalogue to tests/test_hints.py; then runs tools/derivation_cells.py,
+tools/execute.py and tools/make_exercises.py. A malformed or taken NN or topic is refused (exit
+code 2). What is left to write: CONTRIBUTING.md, "Adding a chapter".
 """
 
 import re
@@ -157,6 +160,46 @@ WRONG = [
 test_right_answers_pass, test_wrong_answers_are_named = catalogue(RIGHT, WRONG, chapter=@N@)
 '''
 
+DERIVE = r'''
+
+# ---------------------------------------------------------------- chapter @N@: @TITLE@
+# Placeholders from tools/new_chapter.py, for the placeholder layer Y = X * gamma.
+
+task(name="@T@_input_gradient", chapter=@N@, section="@N@.1 'The derivation'",
+     asks="dx = ∂L/∂x for one entry y = g x of the layer, given dout = ∂L/∂y",
+     asks_latex=r"\frac{\partial L}{\partial x},\ y = g x,\ \mathrm{dout} = \frac{\partial L}{\partial y}",
+     symbols={"x": "the input", "g": "the entry of γ of its column", "dout": "the upstream gradient"},
+     model=Model([V("x"), V("g"), V("dout")], sizes=SCALAR), latex_names={"dout": r"\mathrm{dout}"},
+     reference="dout*g", also_right=["g*dout", "dout*(g + x) - dout*x"],
+     slips=[Slip("dout*x", "dout times x is the gradient for g; for x the local derivative is g"),
+            Slip("g", "dout is missing: the local derivative times the upstream gradient"),
+            Slip("dout", "the local derivative g is missing"),
+            Slip("dout/g", "divided by g: the derivative of g x with respect to x is g")])
+
+task(name="@T@_gamma_gradient", chapter=@N@, section="@N@.1 'The derivation'",
+     asks="dg = ∂L/∂g for two rows y1 = g x1, y2 = g x2 sharing g, given d1 = ∂L/∂y1, d2 = ∂L/∂y2",
+     asks_latex=r"\frac{\partial L}{\partial g},\ y_1 = g x_1,\ y_2 = g x_2",
+     symbols={"x1": "row 1's input", "x2": "row 2's input", "g": "the shared parameter",
+              "d1": "∂L/∂y1", "d2": "∂L/∂y2"},
+     model=Model([V("x1"), V("x2"), V("g"), V("d1"), V("d2")], sizes=SCALAR),
+     reference="d1*x1 + d2*x2", also_right=["x1*d1 + x2*d2", "d2*x2 + d1*x1"],
+     slips=[Slip("d1*g + d2*g", "g in place of x: the derivative of g x with respect to g is x"),
+            Slip("d1*x1", "only the first row: g serves both rows, so their shares add"),
+            Slip("(d1*x1 + d2*x2)/2", "a mean instead of a sum: each use of g adds its share"),
+            Slip("d1*x2 + d2*x1", "the rows crossed: each upstream gradient goes with its own x")])
+'''
+
+PROOF = '''def @T@_gradients(name):  # chapter @N@'s placeholders (tools/new_chapter.py)
+    x, x1, x2, g, dout, d1, d2 = sympy.symbols("x x1 x2 g dout d1 d2", real=True)
+    env = {"x": x, "x1": x1, "x2": x2, "g": g, "dout": dout, "d1": d1, "d2": d2}
+    if name.endswith("input_gradient"):
+        return [(reference(name, env), sympy.diff(dout * g * x, x))]
+    return [(reference(name, env), sympy.diff(d1 * g * x1 + d2 * g * x2, g))]
+
+
+VERIFY = {
+    "@T@_input_gradient": @T@_gradients, "@T@_gamma_gradient": @T@_gradients,'''
+
 TASKS = [  # (check, function, arguments, statement, starter comment, solution)
     ("output", "out", "X, gamma", "the layer's output for X (N, D) and gamma (D,)",
      "# Return an array of X's shape and dtype.", "return X * gamma"),
@@ -196,6 +239,8 @@ SOLUTIONS = [
     "(sol-@LABEL@)=\n# @N@. Solutions: @TITLE@\n\nThree tasks on chapter @N@, {doc}`../chapters/@STEM@`: "
     "the placeholder layer's output and its two gradients. **To write:** the chapter's own tasks.",
     "```{note}\nThese are the worked solutions. Try the exercises first: {doc}`../exercises/@STEM@`.\n```",
+    "**How this notebook works.** Write each task's function in the cell below it, replacing `raise "
+    "NotImplementedError()`, then run the check cell under it: it says what passed, or what went wrong.",
 ]
 RULES = ("\n## @TITLE@\n\n| | |\n|---|---|\n| Forward | $Y = X \\odot \\gamma$ (a placeholder) |\n"
          "| VJP | $\\bar X = \\bar Y \\odot \\gamma$, $\\bar\\gamma = \\sum_n \\bar Y_{n,:} \\odot X_{n,:}$ |\n"
@@ -238,7 +283,8 @@ def main(argv):
     existing = [p.relative_to(ROOT).as_posix() for p in ROOT.glob(f"*/[0-9][0-9]_{topic}.ipynb")]
     existing += [path for path in files.values() if (ROOT / path).exists()]
     existing += [f"{topic}_{name} in {p.relative_to(ROOT)}" for p in (ROOT / "byhand").rglob("*.py")
-                 for name in ("forward", "backward", "output", "dx", "dgamma")
+                 for name in ("forward", "backward", "output", "dx", "dgamma", "input_gradient",
+                              "gamma_gradient")
                  if re.search(rf"^(def )?{topic}_{name}\b", p.read_text(), re.M)]
     if existing:
         refuse(f"the topic {topic!r} is taken: {', '.join(existing)}")
@@ -258,7 +304,7 @@ def main(argv):
     reference = code(fill(NN.split("\n\n\n", 1)[1].strip()), metadata={"tags": ["reference"]})
     chapter = [reference if c is None else md(fill(c)) if c[0] in "(#" else code(fill(c)) for c in CHAPTER]
     solution = [md(fill(SOLUTIONS[0])), md(fill(SOLUTIONS[1]), metadata={"tags": ["solution-only"]}),
-                code("import numpy as np\n\nfrom byhand import check")]
+                md(fill(SOLUTIONS[2])), code("import numpy as np\n\nfrom byhand import check")]
     for k, (check, function, args, statement, comment, answer) in enumerate(TASKS, 1):
         function = f"{topic}_{function}"
         solution += [
@@ -281,8 +327,16 @@ def main(argv):
          lambda s: s.rstrip("\n") + f"\nfrom .{topic} import *  # noqa: F401,F403  chapter {int(n)}\n")
     edit("tests/test_hints.py", lambda s: after_last(s, r"^import test_checks\w*$", f"\nimport test_checks_"
                                                      f"{topic}").replace("CATALOGUES = [", f"CATALOGUES = [test_checks_{topic}, ", 1))
-    for command in (["tools/execute.py", f"chapters/{stem}.ipynb", f"solutions/{stem}.ipynb"],
-                    ["tools/make_exercises.py"]):
+    edit("byhand/derive/tasks.py", lambda s: s.replace(
+        "\n\nBY_NAME = {", fill(DERIVE).rstrip("\n") + "\n\nBY_NAME = {", 1))
+    edit("byhand/derive/task.py", lambda s: re.sub(r"(CHAPTER_LABELS = \{[^}]*)\}",
+                                                    rf'\1, {int(n)}: "ch-{label}"}}', s, count=1))
+    edit("tests/test_derive_references.py", lambda s: s.replace("\nVERIFY = {", "\n" + fill(PROOF), 1))
+    edit("tools/derivation_cells.py", lambda s: s.replace("PLACES = {", fill(
+        'PLACES = {\n    "@STEM@": [("@T@_input_gradient", "task-2-@LABEL@-dx"),\n'
+        '                  ("@T@_gamma_gradient", "task-3-@LABEL@-dgamma")],'), 1))
+    for command in (["tools/derivation_cells.py"], ["tools/execute.py", f"chapters/{stem}.ipynb",
+                    f"solutions/{stem}.ipynb"], ["tools/make_exercises.py"]):
         subprocess.run([sys.executable, *command], cwd=ROOT, check=True)
     print(f"\nChapter {int(n)} is a stub. What is left to write: CONTRIBUTING.md, 'Adding a chapter'.")
 
