@@ -34,6 +34,7 @@ SPLIT = {"tests/test_site.py": 3, "tests/test_site_readers.py": 3, "tests/test_d
 LONGEST_FIRST = [
     "chapters/10_mnist.ipynb", "tests/test_site_readers.py", "tests/test_site.py",
     "solutions/10_mnist.ipynb", "tests/test_derive.py", "tests/test_site_exercises.py",
+    "tests/test_site_figures.py",
     "appendices/mistakes.ipynb", "chapters/08_residual.ipynb", "chapters/06_linear.ipynb",
     "tests/test_checks_mnist.py", "tests/test_execute.py", "tests/test_grade.py",
     "tests/test_derive_pyodide.py", "tests/test_exercises.py",
