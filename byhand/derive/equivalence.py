@@ -24,9 +24,10 @@ assumptions and constraints. Then:
    comparison, an `abs`, a `max` or a step, every value at which it switches is found (a root of
    a polynomial in one symbol, the others held at a point), and the formula is compared just
    below and just above it. A switch that cannot be located is refused, not passed.
-4. **Sizes.** A formula that uses a size (N, K, ...) as a number, not only as the length of
-   ones(N), is also checked at one more size set, the last one grown by 1 to 3 (seeded by the
-   answer's text): (N - 2)(N - 3)·P vanishes at N = 2 and 3, but not there.
+4. **Sizes.** Every formula is also checked at one more size set, the last one grown by 1 to 3
+   (seeded by the answer's text): (N - 2)(N - 3)·P vanishes at N = 2 and 3, but not there. A
+   formula is checked at finitely many sizes: one built to be wrong only at sizes beyond them,
+   such as (N > 7)·P, is not caught.
 
 Constraints are built into the symbols (a probability vector's last entry is 1 minus the others),
 so both the symbols and every point lie on the constraint surface: a formula that is right only
@@ -119,8 +120,11 @@ def reduce_difference(expr):
                     sympy.simplify):
         if reduced == 0:
             return 0
-        if attempt is sympy.simplify and sympy.count_ops(expr) > SIMPLIFY_OPS:
-            break  # simplify can take minutes on a large expression: the numbers decide
+        if attempt is sympy.simplify and (sympy.count_ops(expr) > SIMPLIFY_OPS
+                                          or expr.has(sympy.Piecewise)):
+            # simplify can take minutes on a large expression, or solving the inequalities of
+            # a comparison (x^64 - ... > 0): the numbers and the switch probes decide instead
+            break
         try:
             reduced = attempt(expr)
         except Exception:  # a simplification that fails decides nothing
@@ -160,8 +164,7 @@ class Judge:
                               f"symbols {names}", self.task.hint())
         tree = self.task.parse(text)
         self.tree, self.trace = tree, {}
-        self.groups = self.build_groups(_seed(text) if _size_outside_shapes(
-            tree, set(self.task.model.sizes[0])) else None)
+        self.groups = self.build_groups(_seed(text) if self.task.model.sizes[0] else None)
         items = self.items = self.evaluate(tree)
         agreed = self.compare_numbers(items)
         undecided = self.compare_symbols(items)
@@ -184,6 +187,10 @@ class Judge:
                     self.fail(f"{self.head()}\n  your formula differs from the right one by "
                               f"the constant {sympy.N(reduced, 6)} (too small to show in 30 "
                               "digits, but not 0)", None)
+                if reduced is not None and _surely_nonzero(reduced):
+                    self.fail(f"{self.head()}\n  your formula differs from the right one by "
+                              f"{_brief_expression(reduced)}, which is not 0 (too small to show "
+                              "in 30 digits at the points tried)", None)
                 undecided.append((item, s, t))
         return undecided
 
@@ -191,9 +198,11 @@ class Judge:
         """More random points for every case, from a seed made of the answer's text: unknown
         to whoever writes the answer, yet the same verdict every time for the same answer."""
         rng = random.Random(_seed(text))
+        # not multiples of 2^-30 like the others: sin(2^30*pi*x) vanishes at all of those
+        denominator = rng.randrange(10 ** 9, 2 * 10 ** 9) | 1
         added = 0
         for sizes, case, env, free, points in self.groups:
-            fresh = self.task.model.points(env, free, FRESH_POINTS + 1, rng)[1:]
+            fresh = self.task.model.points(env, free, FRESH_POINTS + 1, rng, denominator)[1:]
             points.extend(fresh)  # the readable point stays first, for messages
             added += len(fresh)
         return added
@@ -231,39 +240,47 @@ class Judge:
             for base in points[:2]:  # the readable point and a random one
                 symbols = set().union(*(e.free_symbols for e in switches)) & set(domains)
                 for symbol in sorted(symbols, key=str):
-                    roots = sorted({r for e in switches if symbol in e.free_symbols
-                                    for r in self.switch_roots(e, symbol, base)})
+                    path = _path(env, domains[symbol], symbol, base)
+                    roots = sorted({r for e in switches if e.xreplace(path).has(symbol)
+                                    for r in self.switch_roots(e, symbol, base, path)})
                     for value in _probes(roots, *_bounds(domains[symbol])):
                         point = type(base)(base)
+                        point.update({k: v.subs(symbol, value) for k, v in path.items()})
                         point[symbol] = value
                         if not self.in_domain(env, domains[symbol], value, point):
                             continue
-                        # to 100 digits: past a wrong cut-off the truth may be tiny (1e-26)
-                        a = sympy.N(sympy.sympify(s).xreplace(point), PRECISE_DIGITS)
-                        b = sympy.N(sympy.sympify(t).xreplace(point), PRECISE_DIGITS)
-                        if not (finite(a) and finite(b)) or abs(a - b) > PRECISE_TOLERANCE * max(
-                                1, abs(a), abs(b)):
+                        # to 100 digits: past a wrong cut-off the truth may be tiny (1e-26),
+                        # or tinier than 100 digits show (4e-174): then one side is exactly 0
+                        # and SymPy proves the other is not
+                        exact_a = sympy.sympify(s).xreplace(point)
+                        exact_b = sympy.sympify(t).xreplace(point)
+                        a = sympy.N(exact_a, PRECISE_DIGITS)
+                        b = sympy.N(exact_b, PRECISE_DIGITS)
+                        one_zero = {exact_a.is_zero, exact_b.is_zero} == {True, False}
+                        if one_zero or not (finite(a) and finite(b)) or abs(
+                                a - b) > PRECISE_TOLERANCE * max(1, abs(a), abs(b)):
                             points.append(point)
                             self.fail_value(items, item, len(points) - 1,
                                             self.position(item, s), a, b)
 
-    def switch_roots(self, expression, symbol, base):
+    def switch_roots(self, expression, symbol, base, path=None):
         """The real values of `symbol` where `expression` changes sign, the other symbols held
-        at `base`; CheckFailed if they cannot be found."""
+        at `base` or moved along `path`; CheckFailed if they cannot be found."""
         others = {k: v for k, v in base.items() if k != symbol}
+        others.update(path or {})
         expression = sympy.sympify(expression).xreplace(others)
+        poly = None
         try:
             poly = sympy.Poly(sympy.together(expression).as_numer_denom()[0], symbol)
-            if poly.degree() <= MAX_SWITCH_DEGREE and poly.free_symbols <= {symbol}:
-                return [sympy.N(r, DIGITS) for r in poly.real_roots()] if poly.degree() else []
         except sympy.PolynomialError:
             pass
-        try:  # abs(x) < 30, exp(x) > 2: SymPy's solver, over the reals
-            roots = sympy.solveset(expression, symbol, sympy.S.Reals)
-            if isinstance(roots, sympy.FiniteSet) and all(r.is_number for r in roots):
-                return [sympy.N(r, DIGITS) for r in roots]
-        except Exception:  # noqa: BLE001  (a solver that fails locates nothing)
-            pass
+        if poly is not None and poly.free_symbols <= {symbol}:
+            if poly.degree() <= MAX_SWITCH_DEGREE:
+                return [sympy.N(r, DIGITS) for r in poly.real_roots()] if poly.degree() else []
+        elif sympy.count_ops(expression) <= SIMPLIFY_OPS:  # abs(x) < 30, exp(x) > 2
+            roots = _solve_over_reals(expression, symbol)
+            if roots is not None:
+                return roots
         self.fail(f"{self.head()}\n  cannot be checked: it switches where "
                   f"{_plain(expression)} changes sign, and that value cannot be located "
                   "exactly. The right formula needs no such condition: write it with the "
@@ -282,8 +299,9 @@ class Judge:
     # -------------------------------------------------------------- building the values
 
     def build_groups(self, seed=None):
-        """One group per size set and case. A formula that uses a size as a number, (N - 2)*X,
-        is also checked at sizes it cannot know: the last set grown by 1 to 3, from `seed`."""
+        """One group per size set and case, and, from `seed`, one more size set the formula
+        cannot know (the last one grown by 1 to 3): a formula built to vanish at the task's
+        sizes, (N - 2)*X or (sum(ones(N)) - 3)*X, does not vanish there."""
         model = self.task.model
         size_sets = list(model.sizes)
         if seed is not None:
@@ -372,6 +390,8 @@ class Judge:
             got = _short(yours)
         message = (f"{self.head()}\n  counterexample: at {at}{where}:\n"
                    f"    {entry}your formula gives {got}, the right value is {_short(right)}")
+        if finite(yours) and got == _short(right):  # equal to 6 digits: say by how much not
+            message += f" (they differ by {sympy.N(yours - right, 6)})"
         slip = self.match_slip(items)
         diagnosis = slip.mistake if slip else self.diagnose(items)
         if diagnosis:
@@ -396,6 +416,9 @@ class Judge:
     def fail_shape(self, why, sizes):
         sizes_text = ", ".join(f"{n} = {v}" for n, v in sizes.items())
         message = f"{self.head()}\n  its shapes do not fit ({sizes_text}): {why}"
+        if "multiply" in why:
+            message += ("\n  (products are read from left to right: a ⊙ B C is (a ⊙ B) C; "
+                        "parentheses group them otherwise)")
         slip = self.match_slip_after_shape_error()
         if slip:
             message += f"\n  classic mistake: {slip.mistake}"
@@ -559,12 +582,54 @@ def _switching(expression):
     return [f for f in found if f.free_symbols]
 
 
+def _path(env, domain, symbol, base):
+    """How the other entries of a probability vector move when `symbol` does: scaled so that the
+    vector still sums to 1 with every entry positive (moving one entry alone would push the
+    vector's last entry, 1 minus the others, below 0 past a cut-off such as s_i < 0.9)."""
+    if not isinstance(domain, tuple):
+        return {}
+    matrix = env[domain[1]]
+    vectors = [matrix[:, 0]] if matrix.shape[1] == 1 else [matrix[i, :]
+                                                           for i in range(matrix.shape[0])]
+    vector = next(v for v in vectors if any(e == symbol for e in v))
+    scale = (1 - symbol) / (1 - base[symbol])
+    return {e: base[e] * scale for e in vector if e.is_Symbol and e != symbol}
+
+
+def _solve_over_reals(expression, symbol):
+    """The real roots by SymPy's solver, or None when it finds no finite set of numbers."""
+    try:
+        roots = sympy.solveset(expression, symbol, sympy.S.Reals)
+    except Exception:  # noqa: BLE001  (a solver that fails locates nothing)
+        return None
+    if isinstance(roots, sympy.FiniteSet) and all(r.is_number for r in roots):
+        return [sympy.N(r, DIGITS) for r in roots]
+    return None
+
+
 def _bounds(domain):
     if domain == "real":
         return None, None
     if domain == "positive":
         return sympy.Integer(0), None
     return sympy.Integer(0), sympy.Integer(1)  # unit, or an entry of a probability vector
+
+
+def _surely_nonzero(expression):
+    """True if SymPy proves a reduced difference is not identically 0: a rational function of
+    the free symbols left nonzero after cancellation (1e-128*x), or a sign it knows (an
+    exponential, which no point can make 0)."""
+    if expression.has(sympy.Piecewise):
+        return False
+    symbols = expression.free_symbols
+    if symbols and expression.is_rational_function(*symbols):
+        return sympy.cancel(expression) != 0
+    return expression.is_positive is True or expression.is_negative is True
+
+
+def _brief_expression(expression):
+    text = _plain(sympy.N(expression, 6))
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _probes(roots, low=None, high=None):
@@ -608,15 +673,6 @@ def _plain(expression):
 
 def _seed(text):
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-
-
-def _size_outside_shapes(node, sizes):
-    """True if a size name is used as a number, not only as the size of ones(N) or eye(N)."""
-    if node.op == "name":
-        return node.args[0] in sizes
-    if node.op == "call" and node.args[0] in ("ones", "eye"):
-        return False
-    return any(_size_outside_shapes(child, sizes) for child in node.args if hasattr(child, "op"))
 
 
 def _calls(node, name):

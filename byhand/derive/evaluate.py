@@ -94,26 +94,40 @@ def _power(base, exponent):
     return base ** exponent
 
 
-def _growing(function):
-    """exp, cosh or sinh, refused for a number argument larger than MAX_EXP_ARGUMENT."""
+MAX_INNER_NUMBER = 10 ** 6  # inside exp, log, sin, tanh, ...: sin(2^33*pi*x) would defeat the
+# random points (all multiples of 2^-30) and send simplify into minutes; no answer needs more
+
+
+def _bounded(function, growing=False):
+    """An entry-wise function whose argument may hold no number above MAX_INNER_NUMBER; for
+    exp, cosh and sinh (`growing`), a number argument is at most MAX_EXP_ARGUMENT."""
     def apply(x):
         x = sympy.sympify(x)
-        if x.is_number:
+        numbers = [abs(n) for n in x.atoms(sympy.Number) if n.is_finite]
+        if numbers and max(numbers) > MAX_INNER_NUMBER:
+            raise FormulaError(f"{function.__name__}(...) holds the number {_brief(max(numbers))}"
+                               f"; numbers inside a function are at most {MAX_INNER_NUMBER:g} "
+                               "here")
+        if growing and x.is_number:
             size = abs(x).evalf(15)
             if size.is_comparable and size > MAX_EXP_ARGUMENT:
                 raise FormulaError(f"{function.__name__}({_brief(x)}) is too large to check "
                                    f"(its argument is at most {MAX_EXP_ARGUMENT} here)")
         return function(x)
+    apply.__name__ = getattr(function, "__name__", "function")
     return apply
 
 
+def _growing(function):
+    return _bounded(function, growing=True)
+
+
 ELEMENTWISE = {
-    "exp": _growing(sympy.exp), "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
-    "tanh": sympy.tanh, "cosh": _growing(sympy.cosh), "sinh": _growing(sympy.sinh),
-    "sin": sympy.sin,
-    "cos": sympy.cos,
+    "exp": _growing(sympy.exp), "log": _bounded(sympy.log), "ln": _bounded(sympy.log),
+    "sqrt": sympy.sqrt, "tanh": _bounded(sympy.tanh), "cosh": _growing(sympy.cosh),
+    "sinh": _growing(sympy.sinh), "sin": _bounded(sympy.sin), "cos": _bounded(sympy.cos),
     "sech": lambda x: 1 / _growing(sympy.cosh)(x),
-    "abs": sympy.Abs, "sigma": sigmoid, "sigmoid": sigmoid,
+    "abs": sympy.Abs, "sigma": _bounded(sigmoid), "sigmoid": _bounded(sigmoid),
     "relu": relu, "step": lambda x: compare(sympy.Gt, x, 0),
     "heaviside": lambda x: compare(sympy.Gt, x, 0),
 }
@@ -286,6 +300,9 @@ class Evaluator:
         return _map(lambda x: _power(x, exponent), base)
 
     def op_T(self, node):
+        if node.args[0].op == "number":
+            raise FormulaError(f"{node.args[0].args[0]}ᵀ: a number has no transpose; for the "
+                               "vector of ones write ones(N) (or ones(K)), and ones(N)^T")
         value = self(node.args[0])
         return value.T if is_matrix(value) else value
 

@@ -150,8 +150,9 @@ class Model:
     def _last_of_row(variable, i, j, rows, cols):
         return (cols == 1 and i == rows - 1) or (cols > 1 and j == cols - 1)
 
-    def points(self, env, free, count, rng):
-        """`count` assignments of the free symbols: the first readable, the others random."""
+    def points(self, env, free, count, rng, denominator=2 ** 30):
+        """`count` assignments of the free symbols: the first readable, the others random
+        (exact rationals with this denominator)."""
         points = []
         for k in range(count):
             point, simplex_rows = Point(), {}
@@ -163,18 +164,18 @@ class Model:
                     table = NICE[domain]
                     point[symbol] = table[n % len(table)]
                 elif domain == "real":
-                    point[symbol] = _float(rng.uniform(-2, 2))
+                    point[symbol] = _float(rng.uniform(-2, 2), denominator)
                 elif domain == "positive":
-                    point[symbol] = _float(rng.uniform(0.2, 3))
+                    point[symbol] = _float(rng.uniform(0.2, 3), denominator)
                 else:
-                    point[symbol] = _float(rng.uniform(0.05, 0.95))
+                    point[symbol] = _float(rng.uniform(0.05, 0.95), denominator)
             for order, (name, symbols) in enumerate(simplex_rows.items()):
-                point.update(self._simplex_point(env[name], symbols, k, rng, order))
+                point.update(self._simplex_point(env[name], symbols, k, rng, order, denominator))
             points.append(point)
         return points
 
     @staticmethod
-    def _simplex_point(matrix, symbols, k, rng, order):
+    def _simplex_point(matrix, symbols, k, rng, order, denominator=2 ** 30):
         rows, cols = matrix.shape
         vectors = [matrix[:, 0]] if cols == 1 else [matrix[i, :] for i in range(rows)]
         point = {}
@@ -184,7 +185,7 @@ class Model:
                 row = nice_simplex_row(n, shift=r + order)  # rows and variables differ
             else:  # a softmax of random logits: positive, summing to 1
                 weights = [rng.lognormvariate(0, 1) for _ in range(n)]
-                row = [_float(w / sum(weights)) for w in weights]
+                row = [_float(w / sum(weights), denominator) for w in weights]
             for entry, value in zip(vector, row):
                 if entry.is_Symbol:
                     point[entry] = value
@@ -192,7 +193,7 @@ class Model:
         return point
 
 
-def _float(x):
-    """A random draw as an exact rational (30 binary digits), so that evaluation is exact or
-    adaptive: SymPy's evalf then meets its 30 digits even through cancellation."""
-    return Rational(round(x * 2 ** 30), 2 ** 30)
+def _float(x, denominator=2 ** 30):
+    """A random draw as an exact rational (by default 30 binary digits), so that evaluation is
+    exact or adaptive: SymPy's evalf then meets its 30 digits even through cancellation."""
+    return Rational(round(x * denominator), denominator)

@@ -35,6 +35,9 @@ MAX_DEPTH = 40
 # reasonable time (x^x^x^..., exp(exp(exp(exp(x))))): refused. The references nest at most 2.
 MAX_GROWTH = 3
 GROWTH = ("exp", "cosh", "sinh")
+# Functions of functions of ... nested deeper than this are refused too: log(log(log(...)))
+# eleven deep kept SymPy busy for minutes. The references nest at most 2 calls.
+MAX_CALLS = 4
 
 # Greek letters a student may type instead of spelling them out.
 GREEK = {
@@ -167,16 +170,22 @@ def parse(text, grammar):
     return tree
 
 
-def _check_growth(text, node, depth=0):
-    """Refuse towers of powers and exponentials, before anything is evaluated."""
+def _check_growth(text, node, depth=0, calls=0):
+    """Refuse towers of powers and exponentials, and deep nests of functions, before anything is
+    evaluated."""
     if node.op == "^" or (node.op == "call" and node.args[0] in GROWTH):
         depth += 1
         if depth > MAX_GROWTH:
             refuse(text, node.position, f"powers and exponentials nested more than {MAX_GROWTH} "
                                         "deep grow too fast to be checked")
+    if node.op == "call":
+        calls += 1
+        if calls > MAX_CALLS:
+            refuse(text, node.position, f"functions nested more than {MAX_CALLS} deep are not "
+                                        "checked here")
     for child in node.args:
         if isinstance(child, Node):
-            _check_growth(text, child, depth)
+            _check_growth(text, child, depth, calls)
 
 
 class _Parser:

@@ -107,8 +107,18 @@ class Task:
         symbols = "; ".join(f"`{name}`: {what}" for name, what in self.symbols.items())
         lines = [f"**Derive** ${self.asks_latex}$ ({self.asks}).", "",
                  f"Symbols you may use — {symbols}."]
-        if self.indices:
-            lines.append("Write the Kronecker delta as `delta_ij` or `delta(i, j)`.")
+        sizes = [name for name in self.model.sizes[0] if name not in self.symbols]
+        if sizes:
+            n = sizes[0]
+            lines.append(("The sizes " if len(sizes) > 1 else "The size ")
+                         + ", ".join(f"`{name}`" for name in sizes)
+                         + f" may appear too (as in `1/{n}` or `ones({n})`).")
+        if len(self.indices) == 2:
+            i, j = self.indices
+            lines.append(f"Write the Kronecker delta as `delta_{i}{j}` or `delta({i}, {j})`.")
+        if ">" in self.reference or any(v.domain == "signed" for v in self.model.variables):
+            lines.append("A 0/1 mask is a comparison in parentheses, such as `(x > 0)`, or "
+                         "`step(x)`.")
         lines += ["", f"Check it with `check.{self.check_name}(answer)`. Write `answer` as "
                       "a string of plain math: `*` or a space for products, `^` or `**` for "
                       "powers, `^T` for a transpose, functions such as `exp`, `log`, `diag(v)`, "
