@@ -445,9 +445,12 @@ def test_wrong_answers_fail_naming_the_problem(task, candidate, fragment):
 
 
 def test_training_a_real_network_passes(capsys):
-    """A right answer for the last task: it trains for real (a few seconds)."""
-    check.train_mlp(train_right)
-    assert "✓ train_mlp" in capsys.readouterr().out
+    """A right answer for the last task: it trains for real (a few seconds). With a seed, which
+    only reorders the training set: the default order trains in solutions/10_mnist.ipynb, whose
+    stored ✓ nbval compares (one real training run here, not two: each costs a minute under
+    load)."""
+    check.train_mlp(train_right, seed=1)
+    assert capsys.readouterr().out.startswith("✓ train_mlp (seed 1):")
 
 
 def test_a_training_that_is_too_slow_is_stopped(monkeypatch):

@@ -19,6 +19,10 @@ holding that task's hints (the `hints=` of its `@task` in byhand/check/, the tex
 `check.hint("<task>")` gives one at a time), each level folded in its own `<details>` element:
 closed until clicked, in Jupyter, JupyterLab, Colab and on the book's exercise pages alike.
 
+Every check cell of the student version is tagged `raises-exception`: an unsolved task's check
+raises, and JupyterLab (JupyterLite too) sends such a cell with `stop_on_error` off, so Run All
+goes on past it to the next task instead of stopping at the first one.
+
 Why not nbgrader's own ClearSolutions preprocessor: installing nbgrader brings a Jupyter server,
 a database layer and a notebook front end; these lines do the one transformation we need.
 """
@@ -41,6 +45,9 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 STUB = "raise NotImplementedError()"
 BOOK_ONLY_TAGS = {"hide-input", "hide-output", "hide-cell"}  # how the book folds solutions
+
+
+CHECK_CELL = re.compile(r"check\.(\w+)\(\w+\)")  # a task's check cell: check.task(name)
 
 
 class MarkerError(ValueError):
@@ -126,7 +133,7 @@ def with_hints(cells):
     out = []
     for cell in cells:
         out.append(cell)
-        called = re.fullmatch(r"check\.(\w+)\(\w+\)", cell.source.strip())
+        called = CHECK_CELL.fullmatch(cell.source.strip())
         if cell.cell_type == "code" and called and not called.group(1).startswith("derive_"):
             out.append(hints_cell(called.group(1)))
     return out
@@ -156,6 +163,8 @@ def student_version(notebook, name):
         cell.source = "\n".join(lines)
         cell.outputs = []
         cell.execution_count = None
+        if CHECK_CELL.fullmatch(cell.source.strip()):
+            cell.metadata["tags"] = cell.metadata.get("tags", []) + ["raises-exception"]
     student.cells = with_hints(student.cells)
     return student
 
