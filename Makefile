@@ -71,7 +71,7 @@ book: $(SETUP) $(ASSETS) $(SITE)/.inputs
 
 # Every check. The book is built first (warnings are errors): the browser test reads it.
 test: book data
-	env $(PORTABLE) $(BIN)/pytest $(NBVAL) -n 2 --dist loadgroup --no-loadscope-reorder tests chapters solutions appendices
+	env $(PORTABLE) $(BIN)/pytest $(NBVAL) -n 2 --dist loadscope --no-loadscope-reorder tests chapters solutions appendices
 
 # The tests of byhand and the pipeline alone; the ones that read the built site are left out.
 unit: $(SETUP)

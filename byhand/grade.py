@@ -27,6 +27,7 @@ import argparse
 import ast
 import csv
 import inspect
+import os
 import re
 import shutil
 import subprocess
@@ -330,6 +331,9 @@ def main(argv=None):
     parser.add_argument("--exercises", default=EXERCISES,
                         help="the pristine exercise notebooks (default: this book's)")
     args = parser.parse_args(argv)
+    # the students' passes are not the instructor's progress (byhand/progress.py); the kernels
+    # started below inherit this
+    os.environ["BYHAND_PROGRESS"] = "off"
     start = time.monotonic()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     graded = grade(args.submissions, args.seed, args.timeout, args.exercises, log)

@@ -70,6 +70,8 @@ pyodide.FS.mkdirTree(SITE + "/byhand");
 pyodide.FS.writeFile(SITE + "/byhand/__init__.py", "");
 pyodide.FS.writeFile(SITE + "/byhand/failure.py",
                      fs.readFileSync(path.join(root, "byhand", "failure.py")));
+pyodide.FS.writeFile(SITE + "/byhand/progress.py",
+                     fs.readFileSync(path.join(root, "byhand", "progress.py")));
 copyTree(path.join(root, "byhand", "derive"), SITE + "/byhand/derive", ...intoPyodide);
 
 const lines = pyodide.runPython(`

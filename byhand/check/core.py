@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from byhand import progress
 from byhand.failure import CheckFailed  # noqa: F401  (re-exported: checks import it from here)
 
 SECONDS = 10  # per call; the reference solutions take milliseconds
@@ -312,7 +313,9 @@ def task(check=None, *, hints=()):
             raise CheckFailed(f"seed must be a whole number >= 0, got {seed!r}")
         previous, _SEED[0] = _SEED[0], None if seed is None else int(seed)
         try:
-            return check(candidate)
+            result = check(candidate)
+            progress.record(name, _SEED[0])
+            return result
         except CheckFailed as failure:
             raise _counted(name, failure) from None
         except Exception as error:

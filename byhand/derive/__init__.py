@@ -10,13 +10,14 @@ reference, symbolically where SymPy can and always backed by 30-digit values at 
 and builds the counterexample and the name of the classic mistake when it does not. The tasks,
 chapter by chapter, are in `tasks.py`.
 
-This package imports only the standard library, SymPy, mpmath (through SymPy) and
-`byhand.failure`, so it runs under Pyodide (JupyterLite) as well as in Jupyter.
+This package imports only the standard library, SymPy, mpmath (through SymPy),
+`byhand.failure` and `byhand.progress` (which records a pass), so it runs under Pyodide (JupyterLite) as well as in Jupyter.
 """
 
 import sys
 
 from byhand.failure import CheckFailed
+from byhand.progress import record
 
 from .equivalence import Verdict, judge
 from .tasks import BY_NAME, TASKS
@@ -52,6 +53,7 @@ def _make_check(task):
                 _typeset(r"\text{understood as: } " + failure.latex)
             raise
         _show(verdict, task)
+        record(task.check_name)
 
     check.__name__ = check.__qualname__ = task.check_name
     check.__doc__ = task.statement()
