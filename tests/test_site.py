@@ -123,19 +123,40 @@ def test_page_works_offline(visit, path):
     kind = "widgets" if views else "math" if math else "plain"
     loaded = page.bytes_loaded()
     assert loaded <= BUDGET[kind], f"{path} loads {loaded:,} bytes; a {kind} page may load {BUDGET[kind]:,}"
+    solutions_stay_hidden_until_clicked(page)
+
+    # On a phone the page itself never scrolls sideways: wide content scrolls in its own box
+    # (every page here; tests/test_site_readers.py reads a sample of pages at 390 px in full).
+    runs = page.page.evaluate("() => Number(document.documentElement.dataset.byhandReaders || 0)")
+    page.page.set_viewport_size({"width": 390, "height": 844})
+    if page.page.evaluate("() => Boolean(window.byhandReaders)"):  # it re-lays out wide boxes
+        page.page.wait_for_function(
+            "(n) => Number(document.documentElement.dataset.byhandReaders || 0) > n", arg=runs,
+            timeout=10000)
+    width, scroll_width = page.page.evaluate(
+        "() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+    assert scroll_width <= width, f"{path} scrolls sideways at 390 px: {scroll_width} > {width}"
 
 
-@pytest.mark.parametrize("path", [p for p in PAGES if p.startswith("chapters/")])
-def test_solutions_stay_hidden_until_clicked(visit, path):
-    page = visit(path)
+def solutions_stay_hidden_until_clicked(page):
+    """In-text solutions are folded: hidden until the reader clicks (checked on every page that
+    has them, during the same visit as the checks above: a page load costs seconds)."""
     solutions = page.page.locator("details.solution, div.solution.dropdown, .solution.toggle")
     if solutions.count() == 0:
-        pytest.skip("no in-text solutions on this page")
+        return 0
     first = solutions.first
     body = first.locator(".solution-content, section, p").last
     assert not body.is_visible(), "a solution is visible before the reader asks for it"
     first.locator("summary, .toggle-button, button").first.click()
     body.wait_for(state="visible", timeout=5000)
+    return solutions.count()
+
+
+def test_every_chapter_has_folded_solutions():
+    """What solutions_stay_hidden_until_clicked looks for is there: no page skips it silently."""
+    for path in (p for p in PAGES if p.startswith("chapters/")):
+        html = (SITE / path).read_text(encoding="utf-8")
+        assert re.search(r'class="[^"]*solution', html), f"{path} has no folded solution"
 
 
 def test_overflow_explorer_responds_to_its_slider(visit):

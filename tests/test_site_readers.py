@@ -10,9 +10,10 @@ the system), and checked as a reader would see it:
   (explorers) or dimmed (figures);
 - zero serious or critical accessibility violations (axe-core's WCAG 2.1 A and AA rules): on one
   page of each kind in `make test` (AXE_SAMPLE), on every page with BYHAND_AXE_EVERY_PAGE=1
-  (`make a11y`); in dark mode on one page of each kind (DARK_AXE_PAGES);
-- the ☰ button opens the table of contents, and a chapter link in it leads to that chapter; the
-  in-page contents button opens the page's contents.
+  (`make a11y`); in dark mode on a chapter and a solution (DARK_AXE_PAGES);
+- the ☰ button opens the table of contents on every page; on one page of each kind
+  (NAVIGATE_SAMPLE) a chapter link in it leads to that chapter; the in-page contents button
+  opens the page's contents.
 A few site-wide things are checked once: the ☰ button on a wide screen, search snippets, the
 front page's contents.
 
@@ -185,18 +186,18 @@ AXE_RUN = """async (tags) => {
 # on one page of each kind, and on every page with BYHAND_AXE_EVERY_PAGE=1 (`make a11y`).
 AXE_EVERY_PAGE = os.environ.get("BYHAND_AXE_EVERY_PAGE") == "1"
 AXE_SAMPLE = {
-    "intro.html", "chapters/02_logsumexp.html", "chapters/04_log_softmax.html",
-    "chapters/10_mnist.html", "exercises/03_softmax.html", "solutions/06_linear.html",
-    "appendices/mistakes.html", "appendices/rules.html", "appendices/references.html",
-    "search.html",
+    "intro.html", "chapters/04_log_softmax.html", "exercises/03_softmax.html",
+    "solutions/06_linear.html", "appendices/rules.html", "search.html",
 }
+NAVIGATE_SAMPLE = {"intro.html", "chapters/02_logsumexp.html", "exercises/03_softmax.html",
+                   "solutions/06_linear.html", "appendices/mistakes.html"}
 
-# Pages checked by axe in dark mode too: one of each kind (prose; a chapter with math, code,
-# outputs and an explorer; an exercise; a solution; search). The colour rules are the only ones whose outcome can change with the
-# scheme, and axe takes 5-20 s on a chapter page: all 39 pages twice would double this file's time.
+# Pages checked by axe in dark mode too: a chapter with math, code, outputs and an explorer, and
+# a solution page. The colour rules are the only ones whose outcome can change with the scheme,
+# and axe takes 5-40 s on a chapter page: every page twice would double this file's time
+# (`make a11y` checks every page in light mode).
 DARK_AXE_PAGES = [p for p in PAGES if p in {
-    "intro.html", "chapters/02_logsumexp.html", "exercises/02_logsumexp.html",
-    "solutions/02_logsumexp.html", "search.html",
+    "chapters/02_logsumexp.html", "solutions/02_logsumexp.html",
 }]
 
 
@@ -293,7 +294,21 @@ def switch_scheme(page, scheme):
     settle(page)
 
 
-@pytest.mark.parametrize("path", PAGES)
+# The full reading of a page at 390 px (light, dark, sidebars, explorers, cut-off elements) takes
+# 10-30 s a page on two busy cores: `make test` reads one page of each kind and every chapter
+# with an explorer, wide tables or figures; `make a11y` (BYHAND_AXE_EVERY_PAGE=1) reads every
+# page. That no page scrolls sideways at 390 px is checked on every page in make test, by
+# tests/test_site.py, in the same visit as its other checks.
+PHONE_SAMPLE = {
+    "intro.html", "chapters/01_jacobians.html", "chapters/02_logsumexp.html",
+    "chapters/04_log_softmax.html", "chapters/09_graphs.html", "chapters/10_mnist.html",
+    "exercises/03_softmax.html", "solutions/06_linear.html", "appendices/mistakes.html",
+    "appendices/rules.html", "search.html",
+} | AXE_SAMPLE | NAVIGATE_SAMPLE
+PHONE_PAGES = PAGES if AXE_EVERY_PAGE else [p for p in PAGES if p in PHONE_SAMPLE]
+
+
+@pytest.mark.parametrize("path", PHONE_PAGES)
 def test_page_reads_well_on_a_phone(contexts, server, axe_source, path):
     """Loaded with the system in light mode, then switched to dark and back (one load per page:
     the page follows the system's setting live; test_dark_pages_pass_axe loads pages in dark)."""
@@ -312,7 +327,9 @@ def test_page_reads_well_on_a_phone(contexts, server, axe_source, path):
         switch_scheme(page, "light")
         if AXE_EVERY_PAGE or path in AXE_SAMPLE:
             problems += axe_problems(page, axe_source)
-        problems += sidebar_checks(page, path, server, navigate=True)
+        # Following a link loads and typesets a second page: on one page of each kind (the
+        # table of contents is the same template everywhere; the ☰ button opens it on every page)
+        problems += sidebar_checks(page, path, server, navigate=path in NAVIGATE_SAMPLE)
         problems += page.errors
     finally:
         page.close()
@@ -379,5 +396,6 @@ def test_the_front_page_lists_every_chapter():
 
 def test_the_axe_sample_names_pages_that_exist():
     # a renamed page must not drop silently out of the accessibility sample
-    missing = sorted(AXE_SAMPLE - set(PAGES))
-    assert PAGES and not missing, f"AXE_SAMPLE names pages the book does not have: {missing}"
+    missing = sorted((AXE_SAMPLE | NAVIGATE_SAMPLE | PHONE_SAMPLE) - set(PAGES))
+    assert PAGES and not missing, f"the samples name pages the book does not have: {missing}"
+    assert len(DARK_AXE_PAGES) == 2
