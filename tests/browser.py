@@ -39,6 +39,26 @@ class QuietServer(http.server.ThreadingHTTPServer):
         pass  # a page closed or left while loading breaks its connections: not an error here
 
 
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("book", "chapters", "exercises", "solutions", "appendices", "_toc.yml", "_config.yml")
+
+
+def fail_if_stale(site, fallback=None):
+    """Fail with what to run if a file the book is built from is newer than the build in `site`
+    (Sphinx writes .buildinfo at the end of every build; else `fallback`'s time; with neither
+    the build counts as stale)."""
+    built = site / ".buildinfo"
+    built = built if built.exists() else fallback
+    built = built.stat().st_mtime if built is not None and built.exists() else 0
+    sources = [p for name in SOURCES
+               for p in ([ROOT / name] if (ROOT / name).is_file() else (ROOT / name).rglob("*"))
+               if p.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts)]
+    newest = max(sources, key=lambda p: p.stat().st_mtime)
+    if newest.stat().st_mtime > built:
+        pytest.fail(f"the built book in _build/html is older than {newest.relative_to(ROOT)}: "
+                    "run `make book`")
+
+
 def serve(site, page="index.html"):
     """Serve the folder `site` on 127.0.0.1 (a generator for a fixture: yields the base URL).
 
@@ -47,18 +67,8 @@ def serve(site, page="index.html"):
     """
     if not (Path(site) / page).exists():
         pytest.fail(f"no built book in {site}: run `make book` first (or set BYHAND_SITE)")
-    root = Path(__file__).resolve().parent.parent
-    if Path(site).resolve() == root / "_build" / "html":  # BYHAND_SITE may name another build
-        built = Path(site) / ".buildinfo"  # Sphinx writes it at the end of every build
-        built = (built if built.exists() else Path(site) / page).stat().st_mtime
-        sources = [p for name in ("book", "chapters", "exercises", "solutions", "appendices",
-                                  "_toc.yml", "_config.yml")
-                   for p in ([root / name] if (root / name).is_file() else (root / name).rglob("*"))
-                   if p.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts)]
-        newest = max(sources, key=lambda p: p.stat().st_mtime)
-        if newest.stat().st_mtime > built:
-            pytest.fail(f"the built book in _build/html is older than "
-                        f"{newest.relative_to(root)}: run `make book`")
+    if Path(site).resolve() == ROOT / "_build" / "html":  # BYHAND_SITE may name another build
+        fail_if_stale(Path(site), Path(site) / page)
     handler = functools.partial(QuietHandler, directory=str(site))
     httpd = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from browser import fail_if_stale
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -51,16 +52,7 @@ PYODIDE_ENV = {"python_version": "3.14", "python_full_version": "3.14.2", "sys_p
 def lite():
     if not (LITE / "lab" / "index.html").exists():
         pytest.fail("no JupyterLite site in _build/html/lite: run `make book` first")
-    built = SITE / ".buildinfo"  # Sphinx writes it at the end of every build
-    built = built.stat().st_mtime if built.exists() else 0
-    sources = [p for name in ("book", "chapters", "exercises", "solutions", "appendices",
-                              "_toc.yml", "_config.yml")
-               for p in ([ROOT / name] if (ROOT / name).is_file() else (ROOT / name).rglob("*"))
-               if p.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts)]
-    newest = max(sources, key=lambda p: p.stat().st_mtime)
-    if newest.stat().st_mtime > built:
-        pytest.fail(f"the built book in _build/html is older than {newest.relative_to(ROOT)}: "
-                    "run `make book`")
+    fail_if_stale(SITE)
     return LITE
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 from ..nn.logsumexp import logsumexp as reference
-from .core import (CheckFailed, call, case, describe, dims, expect_array, float_dtype,
-                   fresh_rng, passed, seeded, task)
+from .core import (CheckFailed, call, case, describe, dims, expect_array, fresh_level_vector,
+                   fresh_masked_batch, fresh_rng, passed, task)
 
 __all__ = ["logsumexp_vector", "logsumexp_rows", "logsumexp_masked", "softmax_via_logsumexp"]
 
@@ -48,18 +48,6 @@ VECTOR_CASES = [
 ]
 
 
-def _fresh_vectors():
-    """With a seed: random vectors around a random level (no seed: none, today's cases)."""
-    if seeded() is None:
-        return []
-    rng = fresh_rng(20)
-    dtype = float_dtype(rng)
-    level = rng.choice([-1000.0, 0.0, 80.0 if dtype == np.float32 else 1000.0])
-    return [(f"fresh random entries around {level:g} (seed {seeded()})",
-             (level + 5 * rng.normal(size=dims(rng, 4, low=1, high=12))).astype(dtype),
-             HINT_SHIFT)]
-
-
 @task(hints=(
     "Reread chapter 2, section 2.3 'The shift identity' and section 2.4 'Why the shift must be "
     "the maximum': exp overflows past about 709, so never exponentiate x itself.",
@@ -68,7 +56,7 @@ def _fresh_vectors():
 ))
 def logsumexp_vector(candidate):
     """candidate(x) -> log(sum(exp(x))) of a 1-D array, stably, in x's dtype."""
-    cases = VECTOR_CASES + _fresh_vectors()
+    cases = VECTOR_CASES + fresh_level_vector(20, "entries", HINT_SHIFT)
     for name, x, hint in cases:
         got = call(candidate, x, hint=hint)
         with case(name):
@@ -125,7 +113,7 @@ def logsumexp_rows(candidate):
 ))
 def logsumexp_masked(candidate):
     """candidate(X) -> row-wise log-sum-exp where rows may hold -inf, even only -inf."""
-    cases = _fresh_masked() + [
+    cases = fresh_masked_batch(21) + [
         ("a row with some -inf entries", np.array([[-np.inf, 0.0, 1.0], [2.0, 3.0, -np.inf]])),
         ("a row of only -inf (log of an empty sum: -inf, not NaN)",
          np.array([[0.0, 1.0, 2.0], [-np.inf, -np.inf, -np.inf]])),
@@ -157,18 +145,6 @@ def logsumexp_masked(candidate):
         with case(name):
             _compare(got, X, reference(X, axis=1), HINT_EDGE)
     passed("logsumexp_masked", "rows with -inf entries and rows of only -inf, no warnings")
-
-
-def _fresh_masked():
-    """With a seed: a random batch with random masks and one fully masked row."""
-    if seeded() is None:
-        return []
-    rng = fresh_rng(21)
-    N, K = dims(rng, 3, 4, low=2)
-    X = (20 * rng.normal(size=(N, K))).astype(float_dtype(rng))
-    X[rng.random(size=(N, K)) < 0.3] = -np.inf
-    X[rng.integers(N)] = -np.inf
-    return [(f"a fresh random batch with masks (seed {seeded()})", X)]
 
 
 @task(hints=(

@@ -8,7 +8,7 @@ from ..gradcheck import GradientCheckError, gradcheck
 from ..nn.softmax import softmax as reference
 from ..nn.softmax import softmax_backward as reference_backward
 from .core import (CheckFailed, call, case, describe, dims, expect_array, float_dtype,
-                   fresh_rng, passed, seeded, task)
+                   fresh_masked_batch, fresh_rng, passed, seeded, task)
 
 __all__ = ["softmax_rows", "softmax_jacobian", "softmax_vjp", "softmax_masked",
            "softmax_temperature"]
@@ -359,18 +359,6 @@ def _masked_mistakes(X):
     ]
 
 
-def _fresh_masked():
-    """With a seed: a random batch with random masks and one fully masked row."""
-    if seeded() is None:
-        return []
-    rng = fresh_rng(34)
-    N, K = dims(rng, 3, 4, low=2)
-    X = (20 * rng.normal(size=(N, K))).astype(float_dtype(rng))
-    X[rng.random(size=(N, K)) < 0.3] = -np.inf
-    X[rng.integers(N)] = -np.inf
-    return [(f"a fresh random batch with masks (seed {seeded()})", X)]
-
-
 @task(hints=(
     "Reread chapter 3, section 3.3, 'Masks and rows with nothing left': an entry of -inf gets "
     "probability exactly 0 by itself, since the exponential of -inf is 0; only a row with no "
@@ -382,7 +370,7 @@ def _fresh_masked():
 def softmax_masked(candidate):
     """candidate(X) -> row-wise softmax where -inf entries are masks; a row of only -inf -> 0."""
     inf = np.inf
-    cases = _fresh_masked() + [
+    cases = fresh_masked_batch(34) + [
         ("a row with some -inf entries", np.array([[-inf, 0.0, 1.0], [2.0, 3.0, -inf]])),
         ("a row of only -inf (attention's convention: zeros)",
          np.array([[0.0, 1.0, 2.0], [-inf, -inf, -inf]])),

@@ -6,7 +6,7 @@ import numpy as np
 from ..nn.log_softmax import log_softmax as reference
 from ..nn.log_softmax import log_softmax_backward as reference_backward
 from ..nn.logsumexp import logsumexp
-from .core import (CheckFailed, call, case, describe, dims, expect_array, float_dtype,
+from .core import (CheckFailed, call, case, describe, dims, expect_array, fresh_level_vector,
                    fresh_rng, passed, seeded, task)
 
 __all__ = ["log_softmax_vector", "log_softmax_rows", "log_softmax_jacobian",
@@ -139,18 +139,6 @@ VECTOR_CASES = [
 ]
 
 
-def _fresh_vectors():
-    """With a seed: random logits around a random level (no seed: none, today's cases)."""
-    if seeded() is None:
-        return []
-    rng = fresh_rng(40)
-    dtype = float_dtype(rng)
-    level = rng.choice([-1000.0, 0.0, 80.0 if dtype == np.float32 else 1000.0])
-    return [(f"fresh random logits around {level:g} (seed {seeded()})",
-             (level + 5 * rng.normal(size=dims(rng, 4, low=1, high=12))).astype(dtype),
-             HINT_IDENTITY)]
-
-
 @task(hints=(
     "Reread chapter 4, section 4.1 'Why log-probabilities' and section 4.2 'The log-softmax "
     "identity': never take the log of a softmax, whose small entries have already underflowed "
@@ -161,7 +149,7 @@ def _fresh_vectors():
 ))
 def log_softmax_vector(candidate):
     """candidate(x) -> log(softmax(x)) of a 1-D array, stably, in x's dtype."""
-    cases = VECTOR_CASES + _fresh_vectors()
+    cases = VECTOR_CASES + fresh_level_vector(40, "logits", HINT_IDENTITY)
     for name, x, hint in cases:
         with np.errstate(all="ignore"):
             got = call(candidate, x, hint=hint)

@@ -275,6 +275,31 @@ def float_dtype(rng, default=np.float64, choices=(np.float64, np.float32)):
     return choices[int(rng.integers(len(choices)))]
 
 
+def fresh_level_vector(stream, entries, hint):
+    """With a seed: one (label, vector, hint) case, random `entries` around a level that can
+    overflow exp (-1000, 0, or 1000; 80 in float32); no seed: no case, today's cases only."""
+    if _SEED[0] is None:
+        return []
+    rng = fresh_rng(stream)
+    dtype = float_dtype(rng)
+    level = rng.choice([-1000.0, 0.0, 80.0 if dtype == np.float32 else 1000.0])
+    return [(f"fresh random {entries} around {level:g} (seed {_SEED[0]})",
+             (level + 5 * rng.normal(size=dims(rng, 4, low=1, high=12))).astype(dtype), hint)]
+
+
+def fresh_masked_batch(stream):
+    """With a seed: one (label, X) case, a random batch with -inf masks and one fully masked
+    row; no seed: no case."""
+    if _SEED[0] is None:
+        return []
+    rng = fresh_rng(stream)
+    N, K = dims(rng, 3, 4, low=2)
+    X = (20 * rng.normal(size=(N, K))).astype(float_dtype(rng))
+    X[rng.random(size=(N, K)) < 0.3] = -np.inf
+    X[rng.integers(N)] = -np.inf
+    return [(f"a fresh random batch with masks (seed {_SEED[0]})", X)]
+
+
 def _counted(name, failure):
     """Count a failure of task `name`; from the second one on, suggest its hints."""
     _FAILURES[name] = _FAILURES.get(name, 0) + 1
