@@ -91,7 +91,7 @@ def chromium():
         browser.close()
 
 
-# A promise awaited in the page (MathJax's first typesetting, an axe-core run) has no Playwright
+# A promise awaited in the page (the math fonts loading, an axe-core run) has no Playwright
 # time limit: if it never settles the test would hang until CI gives up. Each gets this bound.
 SETTLE_SECONDS = 120
 BOUNDED = """async ([script, arg, seconds, what]) => {
@@ -109,10 +109,30 @@ def evaluate_bounded(page, script, arg=None, what="a script", seconds=SETTLE_SEC
     return page.evaluate(BOUNDED, [script, arg, seconds, what])
 
 
+# Chromium's own "network idle" (Playwright's wait_for_load_state("networkidle")) sometimes never
+# comes on these pages: a math font request it counts stays open after the page has every file.
+# Quiet instead means no new resource for half a second, going by the page's own Resource Timing.
+QUIET = """async () => {
+  const count = () => performance.getEntriesByType('resource').length;
+  let seen = -1;
+  while (seen !== count()) {
+    seen = count();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return seen;
+}"""
+
+
+def quiet(page, seconds=SETTLE_SECONDS):
+    """Wait until the page has asked for no new file for half a second (at most `seconds`)."""
+    return evaluate_bounded(page, QUIET, what="the page's requests", seconds=seconds)
+
+
 def typeset(page, seconds=SETTLE_SECONDS):
-    """Wait until MathJax has typeset the page (at most `seconds`)."""
-    evaluate_bounded(page, "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                     what="MathJax's typesetting", seconds=seconds)
+    """Wait until the page's formulas are drawn (at most `seconds`): they are typeset when the
+    book is built (book/ext/byhand_math.py), so what remains is loading the math fonts."""
+    evaluate_bounded(page, "() => document.fonts.ready.then(() => true)",
+                     what="loading the math fonts", seconds=seconds)
 
 
 def only_local(base, blocked):

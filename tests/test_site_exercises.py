@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser import chromium, only_local, serve, typeset
+from browser import chromium, only_local, quiet, serve, typeset
 
 from byhand.derive import TASKS
 
@@ -72,7 +72,7 @@ def sections(browser, server):
         response = page.goto(server + path, wait_until="load")
         assert response.ok, f"{path}: HTTP {response.status}"
         typeset(page)
-        page.wait_for_load_state("networkidle")
+        quiet(page)
         assert blocked == [], f"requests to other hosts: {blocked}"
         assert errors == [], f"JavaScript errors: {errors}"
         return page.evaluate(SECTIONS)

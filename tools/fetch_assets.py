@@ -1,7 +1,8 @@
 """Fetch the book's JavaScript assets from npm at pinned versions and lay them out for the site.
 
-The web book must work with the network cut, so MathJax and the ipywidgets HTML manager are
-served from the site itself. They come from the npm registry (`npm pack` downloads a package's
+The web book must work with the network cut, so MathJax's fonts and the ipywidgets HTML manager
+are served from the site itself (the formulas are typeset at build time with MathJax in Node, laid
+out in `_build/build-assets/`). They come from the npm registry (`npm pack` downloads a package's
 tarball without running any of its scripts), are checked against the sha256 recorded below, and
 only the files the pages actually load are copied into `_build/extra/vendor/`, which Sphinx copies
 to the site root (`html_extra_path`). Nothing fetched here is committed.
@@ -30,20 +31,9 @@ PACKAGES = {
         "tarball": "mathjax-3.2.2.tgz",
         "sha256": "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09",
         "dest": "vendor/mathjax",
-        # MathJax as separate components (loaded by startup.js, see _config.yml) instead of the
-        # combined tex-chtml.js: the menu and speech code are never loaded. Extensions and fonts
-        # are fetched on demand, so their folders are copied whole.
-        "files": [
-            "es5/startup.js",
-            "es5/core.js",
-            "es5/input/tex.js",
-            "es5/input/tex/extensions",
-            "es5/output/chtml.js",
-            "es5/output/chtml/fonts/tex.js",
-            "es5/output/chtml/fonts/woff-v2",
-            "es5/a11y/assistive-mml.js",
-            "LICENSE",
-        ],
+        # The pages' formulas are typeset when the book is built (book/ext/byhand_math.py, with
+        # the copy laid out below); the site serves only the fonts MathJax's output is drawn in.
+        "files": ["es5/output/chtml/fonts/woff-v2", "LICENSE"],
         "strip": "es5/",
     },
     "@jupyter-widgets/html-manager@1.0.15": {
@@ -55,6 +45,28 @@ PACKAGES = {
         "files": ["dist/embed.js", "dist/*.woff2", "dist/embed.js.LICENSE.txt", "LICENSE"],
         "strip": "dist/",
     },
+}
+
+# For the build only, never served by the site: MathJax's components with its Node entry point
+# and lite DOM, with which book/ext/byhand_math.py typesets the formulas (the same tarball).
+BUILD_ASSETS = ROOT / "_build" / "build-assets"
+BUILD_PACKAGES = {
+    "mathjax@3.2.2": dict(
+        PACKAGES["mathjax@3.2.2"],
+        dest="mathjax",
+        files=[
+            "es5/node-main.js",
+            "es5/adaptors/liteDOM.js",
+            "es5/startup.js",
+            "es5/core.js",
+            "es5/input/tex.js",
+            "es5/input/tex/extensions",
+            "es5/output/chtml.js",
+            "es5/output/chtml/fonts/tex.js",
+            "es5/a11y/assistive-mml.js",
+            "LICENSE",
+        ],
+    ),
 }
 
 # For the browser tests only, never served by the site: axe-core, the accessibility engine that
@@ -204,6 +216,9 @@ def main():
     for spec, meta in PACKAGES.items():
         copied = unpack(fetch(spec, meta), meta)
         print(f"fetch_assets: {spec}: {copied} files -> _build/extra/{meta['dest']}")
+    for spec, meta in BUILD_PACKAGES.items():
+        copied = unpack(fetch(spec, meta), meta, root=BUILD_ASSETS)
+        print(f"fetch_assets: {spec}: {copied} files -> _build/build-assets/{meta['dest']} (build only)")
     for spec, meta in TEST_PACKAGES.items():
         copied = unpack(fetch(spec, meta), meta, root=TEST_ASSETS)
         print(f"fetch_assets: {spec}: {copied} files -> _build/test-assets/{meta['dest']} (tests only)")

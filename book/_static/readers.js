@@ -25,7 +25,7 @@
 
   // 2. Scrollable regions reachable by keyboard. Wide display math, outputs and tables scroll
   //    inside their own box; a box that scrolls gets a tab stop so that a keyboard can scroll it
-  //    (the theme does this for code and outputs, not for MathJax's display math).
+  //    (the theme does this for code and outputs, not for display math).
   var SCROLLERS = [
     "mjx-container[display='true']",
     "div.math",
@@ -88,8 +88,8 @@
     });
   }
 
-  // 4. Search results: Sphinx makes each result's snippet from the page's HTML, where formulas are
-  //    still TeX (MathJax typesets them in the browser), so snippets read "\\(\\log\\sum_i ...\\)".
+  // 4. Search results: Sphinx makes each result's snippet from the page's source text, where
+  //    formulas are TeX, so snippets read "\\(\\log\\sum_i ...\\)".
   //    Formulas in snippets are shown as plain text instead: delimiters and braces dropped,
   //    commands by their names or symbols.
   var SYMBOLS = {
@@ -157,15 +157,11 @@
     window.addEventListener("resize", later);
     window.addEventListener("load", later);
     window.addEventListener("load", cleanSearchSnippets);
-    // Widgets render, and MathJax typesets, after the page has loaded.
+    // Widgets render after the page has loaded; formulas take their width once the math fonts
+    // have loaded.
     var main = document.getElementById("main-content");
     if (main) new MutationObserver(later).observe(main, { childList: true, subtree: true });
-    var waited = 0;
-    (function whenMath() {
-      var mj = window.MathJax;
-      if (mj && mj.startup && mj.startup.promise) mj.startup.promise.then(later);
-      else if ((waited += 100) < 20000) setTimeout(whenMath, 100);
-    })();
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(later);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

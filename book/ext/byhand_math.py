@@ -1,0 +1,196 @@
+"""Math typeset when the book is built, so that it is there when the page is.
+
+Sphinx leaves every formula as TeX (`<span class="math">\\(...\\)</span>`) for MathJax to typeset
+in the reader's browser after the page loads: 200-420 formulas a chapter, seconds on a phone.
+Here MathJax itself, run in Node once the pages are written (prerender_math.js: the MathJax 3.2.2
+of npm, laid out by tools/fetch_assets.py), typesets every page's formulas, and its HTML output
+replaces the TeX in the written files: in the text, and wherever the theme repeats a heading
+(the page's contents, the navigation). A reader gets what MathJax in the browser would have
+made, the MathML copy for screen readers (assistive-mml) included, with no script to run.
+
+- The style sheet MathJax's output needs (every glyph of its TeX fonts; the fonts are served
+  from the site's vendor/mathjax) is written to _static/byhand-math.css, linked by pages with math.
+- Pages load no MathJax. The TeX in widget labels, which the widget manager renders in the
+  browser, is typeset here too and stored in the page for book/js/mathjax-hub-shim.js.
+- A TeX error or an unknown macro is a build warning (an error under `-W`), where in the
+  browser it would have been red text on the page.
+- Formulas are cached by their TeX for the length of a build: the book has about 4,300,
+  2,300 of them different. Typesetting them takes about 20 s.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+MATHJAX = ROOT / "_build" / "build-assets" / "mathjax"
+SCRIPT = Path(__file__).with_name("prerender_math.js")
+CSS_FILE = "byhand-math.css"
+# Where the style sheet (in _static/) finds the fonts the site serves.
+FONT_URL = "../vendor/mathjax/output/chtml/fonts/woff-v2"
+
+# Sphinx's math and myst-nb's LaTeX outputs (class "output text_latex math notranslate ...").
+MATH = re.compile(r'<(span|div) class="((?:[\w-]+ )*math notranslate nohighlight)">(.*?)</\1>', re.S)
+DELIMITERS = {"span": ("\\(", "\\)"), "div": ("\\[", "\\]")}
+WIDGET_STATE = re.compile(
+    r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', re.S)
+LABEL_MATH = re.compile(r"\\\((.+?)\\\)")
+# Where book/js/mathjax-hub-shim.js finds the labels' formulas, typeset.
+LABELS_ID = "byhand-widget-math"
+# Folders of the site that are not the book's pages.
+SKIP = {"_static", "_sources", "_images", "vendor", "lite"}
+
+
+class Typesetter:
+    """One Node process running MathJax for the whole build."""
+
+    def __init__(self):
+        node = shutil.which("node")
+        if node is None:
+            raise ExtensionError(
+                "byhand_math: Node.js (`node`) was not found on PATH. The book typesets its "
+                "formulas at build time with MathJax in Node; install Node.js (which brings npm), "
+                "e.g. `apt-get install npm`, then build again.")
+        if not (MATHJAX / "node-main.js").exists():
+            raise ExtensionError(
+                f"byhand_math: MathJax is not laid out in {MATHJAX}; `make book` does it "
+                "(tools/fetch_assets.py).")
+        self.process = subprocess.Popen(
+            [node, str(SCRIPT), str(MATHJAX), FONT_URL],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+        self.css = self._read()["css"]
+        self.cache = {}
+
+    def _read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            raise ExtensionError(f"byhand_math: MathJax in Node stopped (exit {code}); "
+                                 "its message is above")
+        return json.loads(line)
+
+    def typeset(self, formulas):
+        """{(tex, display): (html, error)} for the given formulas."""
+        todo = sorted(set(formulas) - self.cache.keys())
+        if todo:
+            self.process.stdin.write(json.dumps({"items": todo}) + "\n")
+            self.process.stdin.flush()
+            answer = self._read()
+            self.cache.update(zip(todo, zip(answer["html"], answer["errors"])))
+        return {f: self.cache[f] for f in formulas}
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+
+
+def typesetter(app):
+    if getattr(app, "byhand_typesetter", None) is None:
+        app.byhand_typesetter = Typesetter()
+    return app.byhand_typesetter
+
+
+def formula(match):
+    kind, inner = match.group(1), html.unescape(match.group(3)).strip()
+    opening, closing = DELIMITERS[kind]
+    if not (inner.startswith(opening) and inner.endswith(closing)):
+        return None
+    return inner[len(opening):-len(closing)], kind == "div"
+
+
+def note_page(app, pagename, templatename, context, doctree):
+    """A page with math links the style sheet and, with its formulas typeset, loads no MathJax."""
+    body = context.get("body") or ""
+    if "math notranslate nohighlight" not in body:
+        return
+    app.add_css_file(CSS_FILE)
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        scripts[:] = [js for js in scripts if not is_mathjax(js)]
+
+
+def is_mathjax(js):
+    filename = str(getattr(js, "filename", "") or "")
+    body = getattr(js, "attributes", {}).get("body", "")
+    return "vendor/mathjax/" in filename or body.startswith("window.MathJax")
+
+
+def typeset_file(app, path):
+    """Typeset the formulas of one written page: its body, and its headings wherever the theme
+    repeats them (the page's contents, the navigation)."""
+    text = path.read_text(encoding="utf-8")
+    found = {m.span(): formula(m) for m in MATH.finditer(text)}
+    labels = widget_label_formulas(text)
+    if not found and not labels:
+        return
+    where = path.relative_to(app.outdir).as_posix()
+    setter = typesetter(app)
+    done = setter.typeset([f for f in found.values() if f] + [(tex, False) for tex in labels])
+    for (tex, display), (_, error) in done.items():
+        if error:
+            shown = f"$${tex}$$" if display else f"${tex}$"
+            logger.warning(f"{where}: TeX error in {shown}: {error}", type="byhand", subtype="math")
+
+    def replace(match):
+        found_formula = found[match.span()]
+        if found_formula is None:
+            return match.group(0)
+        kind, classes = match.group(1), match.group(2)
+        return f'<{kind} class="{classes}">{done[found_formula][0]}</{kind}>'
+
+    text = MATH.sub(replace, text)
+    left = sum(1 for f in found.values() if f is None)
+    if left:
+        logger.warning(f"{where}: {left} formulas are not in a form book/ext/byhand_math.py "
+                       "typesets; they would show as TeX", type="byhand", subtype="math")
+    if found and CSS_FILE not in text:
+        logger.warning(f"{where}: has formulas but does not link {CSS_FILE}",
+                       type="byhand", subtype="math")
+    if labels:
+        table = json.dumps({tex: done[(tex, False)][0] for tex in labels}).replace("</", "<\\/")
+        text = text.replace(
+            "</body>", f'<script type="application/json" id="{LABELS_ID}">{table}</script>\n</body>', 1)
+    path.write_text(text, encoding="utf-8")
+
+
+def widget_label_formulas(text):
+    """The TeX in the stored widgets' labels, which the widget manager shows in the browser."""
+    tex = set()
+    for state in WIDGET_STATE.findall(text):
+        for model in json.loads(state).get("state", {}).values():
+            description = model.get("state", {}).get("description")
+            if isinstance(description, str):
+                tex.update(LABEL_MATH.findall(description))
+    return sorted(tex)
+
+
+def typeset_site(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for path in sorted(outdir.rglob("*.html")):
+        if path.relative_to(outdir).parts[0] not in SKIP:
+            typeset_file(app, path)
+    setter = getattr(app, "byhand_typesetter", None)
+    if setter is not None:
+        setter.close()
+        (outdir / "_static").mkdir(exist_ok=True)
+        (outdir / "_static" / CSS_FILE).write_text(setter.css, encoding="utf-8")
+
+
+def setup(app):
+    # After sphinx.ext.mathjax (priority 500) has added MathJax's scripts to the page.
+    app.connect("html-page-context", note_page, priority=600)
+    app.connect("build-finished", typeset_site)
+    return {"parallel_read_safe": True, "parallel_write_safe": False}
