@@ -92,3 +92,14 @@ def test_a_formula_in_another_form_is_a_warning_not_left_silently(app, caplog):
     with caplog.at_level(logging.WARNING):
         byhand_math.typeset_file(app, page)
     assert any("odd.html: 1 formulas are not in a form" in r.getMessage() for r in caplog.records)
+
+
+def test_a_page_typeset_by_an_earlier_build_is_left_as_it_is(app, caplog):
+    page = Path(app.outdir) / "again.html"
+    page.write_text(PAGE, encoding="utf-8")
+    byhand_math.typeset_file(app, page)
+    once = page.read_text(encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        byhand_math.typeset_file(app, page)
+    assert page.read_text(encoding="utf-8") == once
+    assert not caplog.records

@@ -102,6 +102,10 @@ def typesetter(app):
 
 
 def formula(match):
+    """(tex, display) of a formula still in TeX; None if in no form known here; False if it is
+    typeset already (a page an earlier build wrote, not written again by this one)."""
+    if match.group(3).startswith("<mjx-container"):
+        return False
     kind, inner = match.group(1), html.unescape(match.group(3)).strip()
     opening, closing = DELIMITERS[kind]
     if not (inner.startswith(opening) and inner.endswith(closing)):
@@ -131,8 +135,8 @@ def typeset_file(app, path):
     repeats them (the page's contents, the navigation)."""
     text = path.read_text(encoding="utf-8")
     found = {m.span(): formula(m) for m in MATH.finditer(text)}
-    labels = widget_label_formulas(text)
-    if not found and not labels:
+    labels = [] if LABELS_ID in text else widget_label_formulas(text)
+    if not any(f is not False for f in found.values()) and not labels:
         return
     where = path.relative_to(app.outdir).as_posix()
     setter = typesetter(app)
@@ -144,7 +148,7 @@ def typeset_file(app, path):
 
     def replace(match):
         found_formula = found[match.span()]
-        if found_formula is None:
+        if not found_formula:
             return match.group(0)
         kind, classes = match.group(1), match.group(2)
         return f'<{kind} class="{classes}">{done[found_formula][0]}</{kind}>'
@@ -154,7 +158,7 @@ def typeset_file(app, path):
     if left:
         logger.warning(f"{where}: {left} formulas are not in a form book/ext/byhand_math.py "
                        "typesets; they would show as TeX", type="byhand", subtype="math")
-    if found and CSS_FILE not in text:
+    if any(found.values()) and CSS_FILE not in text:
         logger.warning(f"{where}: has formulas but does not link {CSS_FILE}",
                        type="byhand", subtype="math")
     if labels:
