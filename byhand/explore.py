@@ -46,6 +46,8 @@ _INLINE = [
     (re.compile(r'<i style="width:\s*(\d+(?:\.\d+)?px);?"></i>'),
      lambda m: f'<i style="{BAR_STYLE};width:{m.group(1)}"></i>'),
     (re.compile(r"<img (?![^>]*style=)"), '<img style="max-width:100%;height:auto" '),
+    # Cell padding inline too: JupyterLab drops <style> from notebooks, even trusted ones.
+    (re.compile(r"<(td|th)>"), r'<\1 style="padding:1px 12px 1px 0">'),
 ]
 
 

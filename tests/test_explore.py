@@ -115,6 +115,7 @@ def test_every_html_view_scrolls_in_a_box_of_its_own_and_fills_the_width():
     for view in stack.children:
         assert view.value.startswith(VIEW_BOX) and view.value.endswith("</div>")
         assert 'white-space:nowrap' in view.value  # wide tables scroll rather than wrap
+        assert "<td>" not in view.value and '<td style="padding:1px 12px 1px 0">1' in view.value
         assert view.layout.width == "100%"
     assert stack.layout.width == "100%" and explorer.layout.max_width == "100%"
     assert "overflow-x:auto" in VIEW_BOX and 'tabindex="0"' in VIEW_BOX

@@ -132,3 +132,17 @@ def test_reference_code_is_byhands_code(path, index, cell):
             f"{path.name}: `{node.name}` differs from {matches[0].__module__}.{node.name}; "
             "the chapter must show exactly the code byhand runs"
         )
+
+
+ALL_NOTEBOOKS = sorted(p for folder in ("chapters", "exercises", "solutions", "appendices")
+                       for p in (ROOT / folder).glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_style_element_in_markdown(path):
+    """JupyterLab drops <style> from a notebook's markdown, even in a trusted notebook; what
+    styling a cell needs is inline (byhand.explore inlines its tables' and bars' styles)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    styled = [i for i, c in enumerate(cells)
+              if c["cell_type"] == "markdown" and "<style" in "".join(c["source"]).lower()]
+    assert styled == [], f"{path.name}: <style> in markdown cells {styled}"

@@ -106,10 +106,35 @@ def same(a, b):
     return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
 
 
+# reduce_difference on differences already seen, up to the names of their symbols: a task's
+# entries at every index pair and size set are mostly one difference with other subscripts,
+# and simplify() may take half a second on each (30 s for one wrong answer with a sine in it).
+_REDUCED = {}
+_REDUCED_MAX = 4096
+
+
 def reduce_difference(expr):
     """0 if SymPy can show expr == 0; else the simplest form it reached (not a proof of
     anything unless it is a nonzero number)."""
     expr = sympy.sympify(expr)
+    symbols = sorted(expr.free_symbols, key=str)
+    if not all(type(symbol) is sympy.Symbol for symbol in symbols):
+        return _reduce_difference(expr)
+    # Renaming symbols one-to-one, assumptions kept, changes nothing SymPy can prove.
+    canonical = {symbol: sympy.Symbol(f"_reduce{k}", **symbol.assumptions0)
+                 for k, symbol in enumerate(symbols)}
+    key = expr.xreplace(canonical)
+    if key not in _REDUCED:
+        if len(_REDUCED) >= _REDUCED_MAX:
+            _REDUCED.clear()
+        _REDUCED[key] = _reduce_difference(key)
+    reduced = _REDUCED[key]
+    if reduced == 0:
+        return 0
+    return reduced.xreplace({new: old for old, new in canonical.items()})
+
+
+def _reduce_difference(expr):
     reduced = expr
     if any(power.base.is_Add and power.exp.is_Integer and abs(power.exp) > EXPAND_POWER
            for power in expr.atoms(sympy.Pow)):
