@@ -29,8 +29,8 @@ CATALOGUE_MODULES = sorted(p.stem for p in TESTS.glob("test_checks*.py"))
 CODE_TASKS = sorted(name for name in check.__all__
                     if name != "CheckFailed" and not name.startswith("derive_"))
 NN_MODULES = sorted(p.stem for p in (ROOT / "byhand" / "nn").glob("*.py") if p.stem != "__init__")
-# Modules tested, for now, in another file: module -> that file (what it tests there).
-TESTED_ELSEWHERE = {"mlp": "test_bench.py"}  # loss_and_gradients, sgd_momentum: one real step
+# Modules tested in another file than tests/test_nn_<module>.py: module -> that file.
+TESTED_ELSEWHERE = {}
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 
 
