@@ -44,11 +44,21 @@ def browser():
     yield from chromium()
 
 
+@pytest.fixture(scope="module")
+def reader(browser):
+    """One browser profile for the page visits, as a reader has: the theme's files and the
+    fonts come from its cache after the first page (each page still reports every file it
+    loads, cached or not, to the byte budget)."""
+    context = browser.new_context()
+    yield context
+    context.close()
+
+
 class Visit:
     """One page load, with everything that went wrong on the way."""
 
-    def __init__(self, browser, base, path):
-        self.page = browser.new_page()
+    def __init__(self, reader, base, path):
+        self.page = reader.new_page()
         self.errors, self.blocked, self.missing = [], [], []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
@@ -70,11 +80,11 @@ class Visit:
 
 
 @pytest.fixture
-def visit(browser, server):
+def visit(reader, server):
     visits = []
 
     def open_page(path):
-        visits.append(Visit(browser, server, path))
+        visits.append(Visit(reader, server, path))
         return visits[-1]
 
     yield open_page

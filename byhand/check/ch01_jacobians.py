@@ -89,7 +89,7 @@ def numerical_jacobian(candidate):
     "entry by entry: the result has the shape of x.",
 ))
 def vjp_tanh(candidate):
-    """candidate(x, v) -> vᵀ J_tanh(x) = v * (1 - tanh(x)**2), same shape as x."""
+    """candidate(x, v) -> vᵀ J_tanh(x), the VJP of entry-wise tanh at x, same shape as x."""
     rng = fresh_rng(2)
     for shape in [dims(rng, 4, low=2), dims(rng, 3, 5, low=2), dims(rng, 2, 3, 4, low=2)]:
         x, v = rng.normal(size=shape), rng.normal(size=shape)
@@ -121,7 +121,7 @@ def vjp_tanh(candidate):
     "contract v with W over the output index, which is a product with W transposed.",
 ))
 def vjp_linear(candidate):
-    """candidate(W, v) -> vᵀ W, the VJP of x -> W x, i.e. W.T @ v with the shape of x."""
+    """candidate(W, v) -> the VJP of x -> W x for the upstream v, with the shape of x."""
     rng = fresh_rng(3)
     square = dims(rng, 4, low=2)[0]
     for m, n in [(square, square), dims(rng, 3, 5), dims(rng, 1, 6)]:  # square first, where W v and W.T v both run

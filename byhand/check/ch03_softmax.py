@@ -280,7 +280,7 @@ def _peak_bytes(candidate, *args):
     "column so it subtracts row by row.",
 ))
 def softmax_vjp(candidate):
-    """candidate(dout, s) -> s * (dout - <dout, s>) row by row, without an N x N Jacobian."""
+    """candidate(dout, s) -> dL/dx for softmax rows s and dout = dL/ds, (N, K), no N x N Jacobian."""
     rng = fresh_rng(33)
 
     def case(name, X, dtype=np.float64):

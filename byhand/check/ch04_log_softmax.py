@@ -316,7 +316,7 @@ def _wrong_vjps(v, s, logp, total):
     "recovered from logp by exponentiating. Keep the row sums as an (N, 1) column.",
 ))
 def log_softmax_vjp(candidate):
-    """candidate(dout, logp) -> dL/dx = dout - exp(logp) * sum(dout) row by row, shape (N, K)."""
+    """candidate(dout, logp) -> dL/dx for log-softmax rows logp and dout = dL/dlogp, (N, K)."""
     rng = fresh_rng(43)
     n1, k1 = dims(rng, 3, 5, low=2)       # K = 1 would make J v and J^T v the same
     sq = dims(rng, 4, low=2)[0]

@@ -137,7 +137,7 @@ def cross_entropy_mean(candidate):
     "every entry at once; the result has the shape of P.",
 ))
 def cross_entropy_grad(candidate):
-    """candidate(P, T) -> -T / P / N, the gradient of the mean cross-entropy, shape (N, K)."""
+    """candidate(P, T) -> the gradient of the mean cross-entropy with respect to P, shape (N, K)."""
     for name, P, T in _prob_cases()[:4]:
         got = call(candidate, P, T, hint=HINT_DEF)
         inputs = f"P = {describe(P)}, T = {describe(T)}"
@@ -259,7 +259,7 @@ def softmax_ce_loss(candidate):
     "logits' dtype (rows of an identity matrix, chosen by the labels).",
 ))
 def softmax_ce_grad(candidate):
-    """candidate(logits, labels) -> dL/dlogits = (softmax(logits) - one_hot(labels)) / N."""
+    """candidate(logits, labels) -> dL/dlogits of the mean softmax cross-entropy, shape (N, K)."""
     for name, X, y in _logit_cases()[:5]:
         inputs = f"logits = {describe(X)}, labels = {describe(y)}"
         with case(name):

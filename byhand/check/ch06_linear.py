@@ -148,7 +148,7 @@ def _dX_mistakes(dA, W, N, D, H):
     "shapes: (N, H) times (H, D).",
 ))
 def linear_grad_X(candidate):
-    """candidate(dA, W) -> dX = dA Wᵀ, shape (N, D)."""
+    """candidate(dA, W) -> dX for A = X W + b, shape (N, D)."""
     cases = _cases()
     for name, N, D, H, dtype in cases:
         _, W, _, dA = _layer(N, D, H, dtype)
@@ -191,7 +191,7 @@ def _dW_mistakes(X, dA, N, D, H):
     "the loss is a mean.",
 ))
 def linear_grad_W(candidate):
-    """candidate(X, dA) -> dW = Xᵀ dA, shape (D, H)."""
+    """candidate(X, dA) -> dW for A = X W + b, shape (D, H)."""
     cases = _cases()
     for name, N, D, H, dtype in cases:
         X, _, _, dA = _layer(N, D, H, dtype)
@@ -254,7 +254,7 @@ def _db_mistakes(dA, N, H):
     "and not a single number.",
 ))
 def linear_grad_b(candidate):
-    """candidate(dA) -> db = dA summed over the batch, shape (H,)."""
+    """candidate(dA) -> db for A = X W + b, shape (H,)."""
     cases = _cases()
     for name, N, D, H, dtype in cases:
         _, _, _, dA = _layer(N, D, H, dtype)

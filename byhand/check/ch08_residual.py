@@ -141,7 +141,7 @@ def residual_block_forward(candidate):
     "the dense layer: a product with W transposed. Add the two.",
 ))
 def residual_dx(candidate):
-    """candidate(dY, X, W, b1) -> dX = dY + (mask * dY) @ W.T, mask = X @ W + b1 > 0."""
+    """candidate(dY, X, W, b1) -> dX, the gradient of the residual block with respect to X."""
     cases = [("a square batch, N = D = 4", _block(4, 4, 91)),
              ("a batch of 5 examples of width 3", _block(5, 3, 92)),
              ("a single example (1, 6)", _block(1, 6, 93)),
