@@ -9,8 +9,8 @@ from .core import (CheckFailed, call, case, describe, dims, expect_array, fresh_
 __all__ = ["logsumexp_vector", "logsumexp_rows", "logsumexp_masked", "softmax_via_logsumexp"]
 
 HINT_SHIFT = "reread chapter 2, section 2.4 'Why the shift must be the maximum'."
-HINT_TRICK = ("reread chapter 2, section 2.3 'The shift identity': "
-              "y = m + log(sum(exp(x - m))).")
+HINT_TRICK = ("reread chapter 2, section 2.3 'The shift identity': which shift leaves every "
+              "exponent at most 0, and what does it add back outside the log?")
 HINT_BATCH = ("reread chapter 2, section 2.5 'A stable, vectorized implementation': "
               "max and sum along one axis, keepdims to broadcast.")
 HINT_EDGE = ("reread chapter 2, section 2.5 'A stable, vectorized implementation': "

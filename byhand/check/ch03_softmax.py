@@ -18,9 +18,9 @@ HINT_STABLE = ("reread chapter 3, section 3.3 'A stable, vectorized softmax': "
 HINT_SHIFT = ("reread chapter 3, section 3.2 'Shift invariance' and section 3.3: any shift is "
               "exact on paper, only the row max is safe in floating point.")
 HINT_JACOBIAN = ("reread chapter 3, section 3.4 'The Jacobian, entry by entry': "
-                 "the cases i = j and i != j, then J = diag(s) - s s^T.")
-HINT_VJP = ("reread chapter 3, section 3.5 'The vector-Jacobian product': "
-            "dx = s * (v - <v, s>), with <v, s> one number per row.")
+                 "the cases i = j and i != j, then both as one matrix.")
+HINT_VJP = ("reread chapter 3, section 3.5 'The vector-Jacobian product': multiply v into "
+            "the Jacobian's two parts separately; one of them gives one number per row.")
 HINT_MASK = ("reread chapter 3, section 3.3, 'Masks and rows with nothing left': "
              "-inf is a mask, and a row of only -inf has no softmax.")
 HINT_TEMPERATURE = ("reread chapter 3, section 3.6 'Temperature': softmax(x / T), "

@@ -14,16 +14,16 @@ __all__ = ["log_softmax_vector", "log_softmax_rows", "log_softmax_jacobian",
 
 HINT_WHY = ("reread chapter 4, section 4.1 'Why log-probabilities': compute the logs from the "
             "logits, never log(softmax(x)).")
-HINT_IDENTITY = ("reread chapter 4, section 4.2 'The log-softmax identity': "
-                 "log s_i = (x_i - m) - log(sum(exp(x - m))), m = max(x).")
+HINT_IDENTITY = ("reread chapter 4, section 4.2 'The log-softmax identity': take the log "
+                 "of the shifted softmax on paper first, then compute what is left.")
 HINT_CANCEL = ("reread chapter 4, section 4.3 'Two formulas, one cancellation': subtract the "
                "max first, then log(sum(exp(x - m))); x - logsumexp(x) cancels.")
 HINT_BATCH = ("reread chapter 4, section 4.4 'A stable, vectorized implementation': one max "
               "and one sum per row, with keepdims=True.")
-HINT_JACOBIAN = ("reread chapter 4, section 4.5 'The Jacobian': J[i, k] = delta_ik - s_k, "
-                 "that is J = I - 1 s^T (row i is output i).")
-HINT_VJP = ("reread chapter 4, section 4.6 'The VJP without the Jacobian': "
-            "z = v - s * sum(v) row by row, the sum over every j, with s = exp(logp).")
+HINT_JACOBIAN = ("reread chapter 4, section 4.5 'The Jacobian': differentiate "
+                 "x_i - logsumexp(x) with respect to x_k (row i is output i).")
+HINT_VJP = ("reread chapter 4, section 4.6 'The VJP without the Jacobian': multiply v into "
+            "the Jacobian's two parts separately, row by row; the probabilities are exp(logp).")
 HINT_MISTAKES = "reread chapter 4, section 4.8 'Classic mistakes'."
 HINT_NLL = ("reread chapter 4, exercise 'ex-logsm-nll': the loss is -log s_c of the right "
             "class c, averaged over the batch.")

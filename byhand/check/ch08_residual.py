@@ -11,11 +11,10 @@ __all__ = ["residual_block_forward", "residual_dx", "residual_param_grads",
 HINT_FORWARD = ("reread chapter 8, section 8.4 'From columns to rows: the batch form': "
                 "Y = X + relu(X @ W + b1) + b2, the ReLU between the two biases.")
 HINT_DX = ("reread chapter 8, section 8.2 'The backward pass: gradients add where paths "
-           "merge', then the table in section 8.4: dX = dY + (mask * dY) @ W.T with "
-           "mask = X @ W + b1 > 0.")
+           "merge', then the table in section 8.4: one term per path from X to Y.")
 HINT_PARAMS = ("reread chapter 8, section 8.3 'Parameter gradients, and what the forward pass "
-               "must keep', then the table in section 8.4: dW = X.T @ (mask * dY), bias "
-               "gradients summed over the rows.")
+               "must keep', then the table in section 8.4: which parameters sit behind the "
+               "ReLU's mask, and which bias does not?")
 HINT_NUMERIC = ("reread chapter 8, section 8.6 'Gradient checks', and chapter 1, section 1.4 "
                 "'Gradient checking': centered differences of L = sum(dY * Y).")
 HINT_SGD = ("reread chapter 8, section 8.7 'Gradient descent on a block': dY = (Y - T) / N, "

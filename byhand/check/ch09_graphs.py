@@ -15,7 +15,7 @@ HINT_BROADCAST = ("reread chapter 9, section 9.3 'Broadcasting backwards: the ba
 HINT_MUL = ("reread chapter 9, section 9.5 'The engine': each factor gets the upstream "
             "gradient times the other factor, then un-broadcast to its own shape.")
 HINT_MATMUL = ("reread chapter 9, section 9.6 'Matrix products: where the transposes go': "
-               "dA = G @ B.T, dB = A.T @ G.")
+               "each gradient has the shape of its factor, and that decides the order.")
 HINT_ORDER = ("reread chapter 9, section 9.4 'The order of the backward pass': depth-first, "
               "append a node after all its parents, with a set of visited nodes and a stack.")
 HINT_ACCUMULATE = ("reread chapter 9, section 9.2 'The chain rule on a graph: gradients add' "
