@@ -7,9 +7,9 @@ byhand/check/chNN_<topic>.py (three tasks: a solutions notebook needs three to s
 files; adds two placeholder derivation tasks (byhand/derive/tasks.py, CHAPTER_LABELS in
 byhand/derive/task.py, VERIFY in tests/test_derive_references.py, PLACES in
 tools/derivation_cells.py), the chapter to _toc.yml, intro.md and the rules card, its module to
-byhand/nn/__init__.py and its catalogue to tests/test_hints.py; then runs tools/derivation_cells.py,
-tools/execute.py and tools/make_exercises.py. A malformed or taken NN or topic is refused (exit
-code 2). What is left to write: CONTRIBUTING.md, "Adding a chapter".
+byhand/nn/__init__.py (its catalogue registers itself: tests/catalogue.py); then runs
+tools/derivation_cells.py, tools/execute.py and tools/make_exercises.py. A malformed or taken NN
+or topic is refused (exit code 2). What is left to write: CONTRIBUTING.md, "Adding a chapter".
 """
 
 import re
@@ -325,8 +325,6 @@ def main(argv):
     edit("appendices/rules.md", lambda s: s.replace("\n## Elementary operations", fill(RULES), 1))
     edit("byhand/nn/__init__.py",
          lambda s: s.rstrip("\n") + f"\nfrom .{topic} import *  # noqa: F401,F403  chapter {int(n)}\n")
-    edit("tests/test_hints.py", lambda s: after_last(s, r"^import test_checks\w*$", f"\nimport test_checks_"
-                                                     f"{topic}").replace("CATALOGUES = [", f"CATALOGUES = [test_checks_{topic}, ", 1))
     edit("byhand/derive/tasks.py", lambda s: s.replace(
         "\n\nBY_NAME = {", fill(DERIVE).rstrip("\n") + "\n\nBY_NAME = {", 1))
     edit("byhand/derive/task.py", lambda s: re.sub(r"(CHAPTER_LABELS = \{[^}]*)\}",
