@@ -14,7 +14,9 @@ tests/test_checks*.py module and holds each code task to at least three wrong an
 one, across all of them.
 """
 
+import importlib
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,6 +37,15 @@ def assert_short(message):
 
 # test module name -> (right, wrong): every catalogue imported so far
 CATALOGUES = {}
+
+
+def import_all():
+    """Import every tests/test_checks*.py (each registers its catalogue in CATALOGUES); returns
+    their module names, the names pytest imports them by (tests/ is on sys.path)."""
+    names = sorted(p.stem for p in Path(__file__).parent.glob("test_checks*.py"))
+    for name in names:
+        importlib.import_module(name)
+    return names
 
 
 def register(right, wrong, module):

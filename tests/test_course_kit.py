@@ -13,7 +13,6 @@ piece out passed `make test`. Here, for every chapter and module at once:
 tools/new_chapter.py writes all of these for a new chapter; CONTRIBUTING.md, "Adding a chapter".
 """
 
-import importlib
 import re
 from pathlib import Path
 
@@ -21,11 +20,10 @@ import pytest
 import yaml
 
 from byhand import check
-from catalogue import CATALOGUES
+from catalogue import CATALOGUES, import_all
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-CATALOGUE_MODULES = sorted(p.stem for p in TESTS.glob("test_checks*.py"))
 CODE_TASKS = sorted(name for name in check.__all__
                     if name != "CheckFailed" and not name.startswith("derive_"))
 NN_MODULES = sorted(p.stem for p in (ROOT / "byhand" / "nn").glob("*.py") if p.stem != "__init__")
@@ -36,8 +34,7 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 
 def catalogued():
     """{task name: (right candidates, wrong candidates)} over every registered catalogue."""
-    for name in CATALOGUE_MODULES:
-        importlib.import_module(name)  # tests/ is on sys.path: the names pytest imports them by
+    import_all()
     found = {}
     for right, wrong in CATALOGUES.values():
         for task, candidate, *_ in right:
@@ -48,8 +45,7 @@ def catalogued():
 
 
 def test_every_catalogue_file_registers_its_catalogue():
-    catalogued()
-    missing = [name for name in CATALOGUE_MODULES if name not in CATALOGUES]
+    missing = [name for name in import_all() if name not in CATALOGUES]
     assert not missing, (
         f"{missing} register no catalogue: call catalogue(RIGHT, WRONG, ...) from "
         "tests/catalogue.py, or register(RIGHT, WRONG, __name__) if the file runs its lists itself")

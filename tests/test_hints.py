@@ -12,7 +12,6 @@ the same seed gives the same inputs and different seeds (or no seed) different o
 
 import ast
 import hashlib
-import importlib
 import re
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from byhand import check
 from byhand.check import CheckFailed, core
 from byhand.engine import Tensor, topological_order
-from catalogue import CATALOGUES
+from catalogue import CATALOGUES, import_all
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -31,10 +30,8 @@ EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 CODE_TASKS = [name for name in check.__all__
               if name != "CheckFailed" and not name.startswith("derive_")]
 SEEDS = (1, 2, 3)
-# Every catalogue of answers (tests/test_checks*.py registers its lists in tests/catalogue.py
-# when imported): a new chapter's catalogue is used here without being named.
-for _path in sorted(Path(__file__).parent.glob("test_checks*.py")):
-    importlib.import_module(_path.stem)
+# Every catalogue of answers (tests/test_checks*.py): a new chapter's is used here unnamed.
+import_all()
 # What a hint may not contain: a hint explains in words, it never hands over code.
 CODE = [
     (re.compile(r"\b(np|numpy)\."), "NumPy"),

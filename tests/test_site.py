@@ -2,10 +2,11 @@
 
 Serves _build/html on 127.0.0.1, drives Debian's Chromium with Playwright, blocks every request
 that is not to that server, and checks each page as a reader would see it: no JavaScript errors,
-no missing file, every formula typeset (at build time, by MathJax in Node), every widget rendered, light enough to load,
-solutions hidden until asked for, and the overflow explorer responding to its slider. On every
-notebook page, the launch buttons (JupyterLite, Binder, Colab) and the .ipynb download point where
-they should; and the JupyterLite app, served from the same folder, opens a chapter's notebook.
+no missing file, every formula typeset (at build time, by MathJax in Node), every widget
+rendered, light enough to load, solutions hidden until asked for, and the overflow explorer
+responding to its slider. On every notebook page, the launch buttons (JupyterLite, Binder, Colab)
+and the .ipynb download point where they should; and the JupyterLite app, served from the same
+folder, opens a chapter's notebook.
 
 Run `make book` first (`make test` does). Set BYHAND_CHROMIUM to use another Chromium binary.
 """
