@@ -69,7 +69,7 @@ $(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js) requirements.
 
 # The same goes for the site's own static files and templates: a change there also starts the
 # site afresh (a full build takes about half a minute).
-$(SITE)/.inputs: $(shell find book -type f -not -name '*.pyc')
+$(SITE)/.inputs: $(ASSETS) $(shell find book -type f -not -name '*.pyc')
 	rm -rf $(SITE)
 	mkdir -p $(SITE)
 	@touch $@
@@ -82,7 +82,9 @@ book: $(SETUP) $(ASSETS) $(SITE)/.inputs
 	@echo "(JupyterLite, in $(SITE)/lite, needs the served form: browsers do not run it from file://)"
 
 # Every check. The book is built first (warnings are errors): the browser test reads it.
-test: book data
+# MNIST is fetched meanwhile (a second make, two jobs; each job's output is shown when it ends).
+test: $(SETUP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target book data
 	env $(PORTABLE) $(BIN)/pytest $(NBVAL) -n 2 --dist loadscope --no-loadscope-reorder tests chapters solutions appendices
 
 # The tests of byhand and the pipeline alone; the ones that read the built site are left out.

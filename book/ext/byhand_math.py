@@ -15,13 +15,15 @@ made, the MathML copy for screen readers (assistive-mml) included, with no scrip
 - A TeX error or an unknown macro is a build warning (an error under `-W`), where in the
   browser it would have been red text on the page.
 - Formulas are cached by their TeX for the length of a build: the book has about 4,300,
-  2,300 of them different. Typesetting them takes about 20 s.
+  2,300 of them different. Typesetting them takes about 20 s of CPU, shared between one Node
+  process per core (at most PROCESSES): every page's formulas are collected first, then typeset.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -49,6 +51,7 @@ LABEL_MATH = re.compile(r"\\\((.+?)\\\)")
 LABELS_ID = "byhand-widget-math"
 # Folders of the site that are not the book's pages.
 SKIP = {"_static", "_sources", "_images", "vendor", "lite"}
+PROCESSES = 2
 
 
 class Typesetter:
@@ -79,15 +82,13 @@ class Typesetter:
                                  "its message is above")
         return json.loads(line)
 
-    def typeset(self, formulas):
-        """{(tex, display): (html, error)} for the given formulas."""
-        todo = sorted(set(formulas) - self.cache.keys())
-        if todo:
-            self.process.stdin.write(json.dumps({"items": todo}) + "\n")
-            self.process.stdin.flush()
-            answer = self._read()
-            self.cache.update(zip(todo, zip(answer["html"], answer["errors"])))
-        return {f: self.cache[f] for f in formulas}
+    def send(self, items):
+        self.process.stdin.write(json.dumps({"items": items}) + "\n")
+        self.process.stdin.flush()
+
+    def receive(self):
+        answer = self._read()
+        return list(zip(answer["html"], answer["errors"]))
 
     def close(self):
         if self.process.poll() is None:
@@ -95,9 +96,33 @@ class Typesetter:
             self.process.wait(timeout=30)
 
 
+class Typesetters:
+    """Node processes running MathJax side by side, with one cache."""
+
+    def __init__(self, count):
+        self.processes = [Typesetter() for _ in range(count)]
+        self.css = self.processes[0].css  # the same in each: every glyph of the fonts
+        self.cache = {}
+
+    def typeset(self, formulas):
+        """{(tex, display): (html, error)} for the given formulas."""
+        todo = sorted(set(formulas) - self.cache.keys())
+        shares = [todo[i::len(self.processes)] for i in range(len(self.processes))]
+        busy = [(process, share) for process, share in zip(self.processes, shares) if share]
+        for process, share in busy:  # all sent before any is read: they work at once
+            process.send(share)
+        for process, share in busy:
+            self.cache.update(zip(share, process.receive()))
+        return {f: self.cache[f] for f in formulas}
+
+    def close(self):
+        for process in self.processes:
+            process.close()
+
+
 def typesetter(app):
     if getattr(app, "byhand_typesetter", None) is None:
-        app.byhand_typesetter = Typesetter()
+        app.byhand_typesetter = Typesetters(max(1, min(PROCESSES, os.cpu_count() or 1)))
     return app.byhand_typesetter
 
 
@@ -130,12 +155,18 @@ def is_mathjax(js):
     return "vendor/mathjax/" in filename or body.startswith("window.MathJax")
 
 
+def page_formulas(text):
+    """The formulas of a page still to typeset: {span: formula(match)} and the widget labels'."""
+    found = {m.span(): formula(m) for m in MATH.finditer(text)}
+    labels = [] if LABELS_ID in text else widget_label_formulas(text)
+    return found, labels
+
+
 def typeset_file(app, path):
     """Typeset the formulas of one written page: its body, and its headings wherever the theme
     repeats them (the page's contents, the navigation)."""
     text = path.read_text(encoding="utf-8")
-    found = {m.span(): formula(m) for m in MATH.finditer(text)}
-    labels = [] if LABELS_ID in text else widget_label_formulas(text)
+    found, labels = page_formulas(text)
     if not any(f is not False for f in found.values()) and not labels:
         return
     where = path.relative_to(app.outdir).as_posix()
@@ -183,9 +214,17 @@ def typeset_site(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    for path in sorted(outdir.rglob("*.html")):
-        if path.relative_to(outdir).parts[0] not in SKIP:
-            typeset_file(app, path)
+    pages = [path for path in sorted(outdir.rglob("*.html"))
+             if path.relative_to(outdir).parts[0] not in SKIP]
+    todo = set()
+    for path in pages:  # every page's formulas first, so that the processes share the work
+        found, labels = page_formulas(path.read_text(encoding="utf-8"))
+        todo.update(f for f in found.values() if f)
+        todo.update((tex, False) for tex in labels)
+    if todo:
+        typesetter(app).typeset(todo)
+    for path in pages:
+        typeset_file(app, path)
     setter = getattr(app, "byhand_typesetter", None)
     if setter is not None:
         setter.close()
