@@ -2,8 +2,17 @@
 
     numerical_gradient(f, x)            the gradient of a scalar function f at x
     numerical_gradient(f, x, upstream)  the vector-Jacobian product  upstream · ∂f/∂x
-    relative_error(a, b)                the largest entry-wise relative difference
-    gradcheck(f, x, analytic, ...)      compare, report with CS231n-style thresholds, raise if off
+    normwise_error(a, b)                ‖a − b‖ / max(‖a‖, ‖b‖): what gradcheck judges
+    relative_error(a, b)                the largest entry-wise relative difference (CS231n's)
+    gradcheck(f, x, analytic, ...)      compare, report with CS231n's thresholds, raise if off
+
+gradcheck judges the whole gradient at once, by the norm-wise relative error. If every entry is
+within r of its partner in the entry-wise measure of CS231n's notes, |a_i − b_i| ≤ r max(|a_i|,
+|b_i|), then the norm-wise error is at most r / (1 − r): what their thresholds call excellent
+stays excellent. The converse fails where it should not matter: an entry a thousand times
+smaller than the rest carries a thousand times their relative round-off, so entry by entry a
+right gradient can look wrong. A wrong formula changes the gradient by about its own size, and
+fails either way.
 
 A report prints a verdict and a bound ("relative error < 1e-7"), never the digits of a
 round-off-sized error: those differ from one CPU, BLAS kernel or thread count to the next, and a
@@ -19,11 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 
 # CS231n's rule of thumb for the relative error between analytic and numerical gradients
-# (float64, centered differences, step about 1e-5).
+# (float64, centered differences, step about 1e-5). Near a kink (ReLU, max, abs) the centered
+# difference itself is wrong: the cure is to move x away from the kink, not to accept more.
 VERDICTS = [
     (1e-7, "excellent: the analytic gradient is right"),
-    (1e-4, "acceptable only if f has kinks (ReLU, max, abs) near x; too high for a smooth f"),
-    (1e-2, "suspicious: probably a bug, unless f has kinks right at x"),
+    (1e-4, "too high for a smooth f; if a kink (ReLU, max, abs) is within h of x, move x"),
+    (1e-2, "suspicious: probably a bug, unless a kink is within h of x (then move x)"),
     (np.inf, "wrong: the analytic gradient does not match"),
 ]
 
@@ -80,10 +90,31 @@ def numerical_gradient(f, x, upstream=None, h=1e-5):
 
 
 def relative_error(a, b):
-    """max over entries of |a − b| / max(|a| + |b|, 1e-8): scale-free, and safe where both are 0."""
+    """max over entries of |a − b| / max(|a|, |b|, 1e-8): CS231n's entry-wise relative error.
+
+    The denominator is the one CS231n's thresholds were stated for (their notes use
+    max(|a|, |b|)); the floor 1e-8 makes entries where both are 0 count as equal.
+    """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8), initial=0.0))
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-8)
+    return float(np.max(np.abs(a - b) / scale, initial=0.0))
+
+
+def normwise_error(a, b):
+    """‖a − b‖ / max(‖a‖, ‖b‖), Euclidean norms over all entries; 0 when both are 0.
+
+    Scale-free, with no floor: a true gradient of exactly 0 cannot be checked this way (the
+    numerical one is pure round-off, relative error 1); check a VJP with a random upstream.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    largest = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    if largest == 0:
+        return 0.0
+    # divided by the largest magnitude, the squares in the norms cannot underflow or overflow
+    difference = np.linalg.norm((a - b) / largest)
+    return float(difference / max(np.linalg.norm(a / largest), np.linalg.norm(b / largest)))
 
 
 # Relative errors at least this large are printed with their digits: round-off cannot move them.
@@ -114,7 +145,7 @@ def verdict(error):
 
 @dataclass
 class GradcheckReport:
-    relative_error: float
+    relative_error: float  # norm-wise: normwise_error(analytic, numerical)
     worst_index: tuple
     analytic: np.ndarray
     numerical: np.ndarray
@@ -139,6 +170,7 @@ class GradcheckReport:
         return f"gradient check FAILED: relative error above the tolerance {tol}"
 
     def details(self):
+        # the entry with the largest difference, and its digits: where to start looking
         i = self.worst_index
         return (
             f"worst entry {i}: analytic {self.analytic[i]:.6g}, numerical {self.numerical[i]:.6g}"
@@ -153,7 +185,9 @@ def gradcheck(f, x, analytic, upstream=None, h=1e-5, tol=1e-7):
     f         function of the float64 array x, returning a scalar (or an array, with `upstream`)
     analytic  the gradient you derived, evaluated at x: same shape as x
     upstream  for array-valued f: the upstream gradient, so that `analytic` should be the VJP
-    tol       largest relative error accepted; 1e-7 suits smooth functions, use 1e-4 with kinks
+    tol       largest norm-wise relative error accepted (normwise_error); keep 1e-7. If f has a
+              kink (ReLU, max, abs) within h of x, the centered difference is wrong there:
+              move x away from the kink rather than raise tol.
 
     Returns the report (print it to see the verdict).
     """
@@ -171,10 +205,10 @@ def gradcheck(f, x, analytic, upstream=None, h=1e-5, tol=1e-7):
     numerical = numerical_gradient(f, x.copy(), upstream, h)
     if not np.all(np.isfinite(numerical)):
         raise GradientCheckError("f is not finite near x, so no numerical gradient exists there")
-    scale = np.maximum(np.abs(analytic) + np.abs(numerical), 1e-8)
-    entrywise = np.abs(analytic - numerical) / scale
-    worst = tuple(int(i) for i in np.unravel_index(np.argmax(entrywise), x.shape)) if x.size else ()
-    report = GradcheckReport(relative_error(analytic, numerical), worst, analytic, numerical, tol)
+    # the entry that adds most to the norm of the difference: a failure's first clue
+    difference = np.abs(analytic - numerical)
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(difference), x.shape)) if x.size else ()
+    report = GradcheckReport(normwise_error(analytic, numerical), worst, analytic, numerical, tol)
     if not report.passed:
         raise GradientCheckError(f"{report}\n{report.details()}")
     return report

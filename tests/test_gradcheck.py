@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from byhand.gradcheck import (
-    GradcheckReport, GradientCheckError, gradcheck, numerical_gradient, power_of_ten,
-    relative_error, verdict,
+    GradcheckReport, GradientCheckError, gradcheck, normwise_error, numerical_gradient,
+    power_of_ten, relative_error, verdict,
 )
 
 rng = np.random.default_rng(0)
@@ -89,23 +89,63 @@ def test_array_valued_f_needs_an_upstream_gradient():
         gradcheck(lambda x: x**2, np.ones(3), np.full(3, 2.0), upstream=np.ones(2))
 
 
-def test_kinks_need_the_looser_tolerance():
+def test_near_a_kink_no_tolerance_helps_and_moving_x_does():
     x = np.array([1e-6, -0.5, 0.7])  # the first entry sits within h of the kink of |x|
-    analytic = np.sign(x)
     with pytest.raises(GradientCheckError):
-        gradcheck(lambda x: np.sum(np.abs(x)), x, analytic)
+        gradcheck(lambda x: np.sum(np.abs(x)), x, np.sign(x), tol=1e-2)
+    x[0] = 0.3                       # moved: now the same formula checks out
+    assert gradcheck(lambda x: np.sum(np.abs(x)), x, np.sign(x)).relative_error < 1e-9
 
 
 def test_relative_error_is_scale_free_and_safe_at_zero():
     assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
     assert relative_error([1e-20], [2e-20]) < 1e-11      # both below the 1e-8 floor
-    assert relative_error([1e6], [1e6 * (1 + 1e-9)]) == pytest.approx(5e-10, rel=1e-3)
+    assert relative_error([1e6], [1e6 * (1 + 1e-9)]) == pytest.approx(1e-9, rel=1e-6)
+
+
+def test_relative_error_divides_by_the_larger_magnitude_as_cs231n_does():
+    assert relative_error([1.0], [3.0]) == pytest.approx(2 / 3)     # |a| + |b| would give 1/2
+    assert relative_error([2.0, 1.0], [-2.0, 1.0]) == 2.0           # a flipped sign
+    assert relative_error([1.0, 5.0], [0.0, 5.0]) == 1.0            # a dropped entry
+
+
+def test_normwise_error_values():
+    assert normwise_error(np.zeros((2, 3)), np.zeros((2, 3))) == 0.0
+    assert normwise_error([3.0, 4.0], [3.0, 4.0]) == 0.0
+    assert normwise_error([3.0, 4.0], [0.0, 0.0]) == 1.0
+    assert normwise_error([3.0, 4.0], [-3.0, -4.0]) == 2.0
+    assert normwise_error([3.0, 4.0], [3.0, 0.0]) == pytest.approx(4 / 5)
+    # no floor: scale-free down to the smallest numbers
+    assert normwise_error([3e-300, 4e-300], [3e-300, 0.0]) == pytest.approx(4 / 5)
+
+
+def test_normwise_error_is_at_most_r_over_1_minus_r_of_the_entrywise_one():
+    r = np.random.default_rng(1)
+    for _ in range(200):
+        a = r.standard_normal(r.integers(1, 8)) * 10.0 ** r.integers(-3, 4)
+        b = a * (1 + 10.0 ** r.uniform(-12, -1) * r.uniform(-1, 1, a.shape))
+        entrywise = relative_error(a, b)
+        assert normwise_error(a, b) <= entrywise / (1 - entrywise) * (1 + 1e-12)
+
+
+def test_tiny_entries_fail_entrywise_but_not_normwise():
+    # entries 1e9 times smaller than the others carry 1e9 times their relative round-off
+    w = np.array([1e3, -2e3, 1e-6, 2e-6, -1e-6, 3e-6])
+    x = np.array([0.3, 0.2, -0.4, 0.5, 0.1, -0.2])
+    loss = lambda x: np.sum(w * np.sin(x))  # noqa: E731
+    analytic = w * np.cos(x)
+    assert relative_error(analytic, numerical_gradient(loss, x.copy())) > 1e-6
+    assert gradcheck(loss, x, analytic).relative_error < 1e-9
+    wrong = analytic.copy()
+    wrong[1] *= 1 + 1e-6                              # a wrong large entry still fails
+    with pytest.raises(GradientCheckError, match=r"worst entry \(1,\)"):
+        gradcheck(loss, x, wrong)
 
 
 def test_verdicts_follow_the_thresholds():
     assert verdict(1e-9).startswith("excellent")
-    assert verdict(1e-5).startswith("acceptable only if")
-    assert verdict(1e-3).startswith("suspicious")
+    assert verdict(1e-5).startswith("too high for a smooth f") and "move x" in verdict(1e-5)
+    assert verdict(1e-3).startswith("suspicious") and "move x" in verdict(1e-3)
     assert verdict(0.5).startswith("wrong")
     assert verdict(float("nan")).startswith("wrong")
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .row_buffers import row_buffer
+
 __all__ = ["log_softmax", "log_softmax_backward"]
 
 
@@ -21,14 +23,11 @@ def log_softmax(x, axis=-1):
         x = x.astype(np.float64)                   # integers and bools
     axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)  # -1 -> last
     if x.shape[axis] == 0:
-        raise ValueError(f"log_softmax: axis {axis} of an array of shape "
-                         f"{x.shape} has length 0; there are no classes")
+        raise ValueError(f"log_softmax: axis {axis} of shape {x.shape} "
+                         "has length 0: no classes")
     work = np.promote_types(x.dtype, np.float32)   # float16 -> float32 inside
     m = x.max(axis=axis, keepdims=True)            # (..., 1, ...)
-    n = x.shape[-1]                                # NumPy's innermost loop runs along it
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        if 128 <= n <= 4096:                       # one row per inner loop (2.5)
-            np.setbufsize(16 * -(-n // 16))        # n rounded up to 16; undone on exit
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"), row_buffer(x):
         out = np.subtract(x, m, dtype=work)        # (..., n, ...) all <= 0
         s = np.exp(out).sum(axis=axis, keepdims=True)  # in [1, n]
         out -= np.log(s, out=s)                    # in place: no 3rd array

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .row_buffers import row_buffer
+
 __all__ = ["logsumexp"]
 
 
@@ -21,15 +23,12 @@ def logsumexp(x, axis=-1, keepdims=False):
         x = x.astype(np.float64)                   # integers and bools
     axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim)  # -1 -> last
     if x.shape[axis] == 0:
-        raise ValueError(f"logsumexp: axis {axis} of an array of shape "
-                         f"{x.shape} has length 0; there is nothing to sum")
+        raise ValueError(f"logsumexp: axis {axis} of shape {x.shape} "
+                         "has length 0: nothing to sum")
     work = np.promote_types(x.dtype, np.float32)   # float16 -> float32 inside
     m = x.max(axis=axis, keepdims=True).astype(work)  # (..., 1, ...)
     m[~np.isfinite(m)] = 0       # -inf, +inf, NaN: use 0 (-inf - -inf is NaN)
-    n = x.shape[-1]                                # NumPy's innermost loop runs along it
-    with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        if 128 <= n <= 4096:                       # one row per inner loop (2.5)
-            np.setbufsize(16 * -(-n // 16))        # n rounded up to 16; undone on exit
+    with np.errstate(over="ignore", under="ignore", divide="ignore"), row_buffer(x):
         e = np.subtract(x, m, dtype=work)   # (..., n, ...) every entry <= 0
         np.exp(e, out=e)                    # in [0, 1]; the max gives 1
         s = e.sum(axis=axis, keepdims=keepdims)   # >= 1 if m finite
