@@ -1,8 +1,23 @@
-"""CheckFailed, the one exception every check raises.
+"""CheckFailed, the one exception every check raises, and `folded`, the width of what they print.
 
 It lives in its own module that imports only the standard library, so that code which must run
 without NumPy (a derivation checker under Pyodide, say) can raise and catch the same class.
 """
+
+import textwrap
+
+# The book's code column shows 88 characters: a printed verdict longer than that is folded at
+# spaces, continuation lines indented, so that no reader has to scroll sideways to read it.
+WIDTH = 88
+
+
+def folded(text, width=WIDTH):
+    """`text`, each line folded at spaces to at most `width` characters (a word longer than
+    that stays whole), continuation lines indented by two spaces."""
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False,
+                      break_on_hyphens=False) if len(line) > width else line
+        for line in text.splitlines())
 
 
 class CheckFailed(AssertionError):

@@ -8,6 +8,8 @@ notebook (and so the book's build and CI) fails at that cell.
 
 import sympy
 
+from byhand.failure import folded
+
 
 class IdentityError(AssertionError):
     """SymPy could not show that the two sides are equal."""
@@ -43,7 +45,7 @@ class Verified:
 
     def __repr__(self):
         label = f"{self.label}: " if self.label else ""
-        return f"verified {label}{sympy.sstr(self.lhs)} == {sympy.sstr(self.rhs)}"
+        return folded(f"verified {label}{sympy.sstr(self.lhs)} == {sympy.sstr(self.rhs)}")
 
 
 def verify_identity(lhs, rhs, label=None, simplify=sympy.simplify):

@@ -284,3 +284,14 @@ def test_hint_is_an_attribute_of_check_not_a_task():
     assert callable(check.hint) and "hint" not in check.__all__
     assert {t.__name__ for t in TASKS} == set(core.TASKS)
     assert all(len(t.hints) >= 2 for t in TASKS)
+
+
+def test_a_long_verdict_is_folded_to_the_code_column(capsys):
+    from byhand.check.core import passed
+
+    passed("some_task", "a verdict " * 20)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) >= 3 and all(len(line) <= 88 for line in lines), out
+    assert lines[0].startswith("✓ some_task: a verdict") and lines[1].startswith("  ") and lines[1][2] != " "
+    assert " ".join(line.strip() for line in lines) == ("✓ some_task: " + "a verdict " * 20).strip()

@@ -146,3 +146,40 @@ def test_no_style_element_in_markdown(path):
     styled = [i for i, c in enumerate(cells)
               if c["cell_type"] == "markdown" and "<style" in "".join(c["source"]).lower()]
     assert styled == [], f"{path.name}: <style> in markdown cells {styled}"
+
+
+# The web book's code column shows 88 characters (753 px of monospace); a longer line is cut
+# off at the right edge or makes the reader scroll each block sideways. Every line a reader
+# sees (a shown cell's source; printed text and plain-text results) fits.
+CODE_COLUMN = 88
+EVERY_NOTEBOOK = sorted(
+    p for folder in ("chapters", "exercises", "solutions", "appendices")
+    for p in ROOT.glob(f"{folder}/*.ipynb"))
+
+
+# What the book (and JupyterLab) shows instead of the plain text, when an output has it.
+RICHER = {"application/vnd.jupyter.widget-view+json", "text/html", "text/latex", "text/markdown"}
+
+
+def shown_lines(cell):
+    """The lines of a code cell the book shows: its source unless removed, then its outputs."""
+    if not tags(cell) & {"remove-input", "remove-cell"}:
+        yield from source(cell).splitlines()
+    if tags(cell) & {"remove-output", "remove-cell"}:
+        return
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            yield from "".join(output["text"]).splitlines()
+        elif output.get("output_type") in {"execute_result", "display_data"}:
+            data = output.get("data", {})
+            if not any(kind in RICHER for kind in data) and not any(
+                    kind.startswith("image/") for kind in data):
+                yield from "".join(data.get("text/plain", "")).splitlines()
+
+
+@pytest.mark.parametrize("path", EVERY_NOTEBOOK, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shown_line_fits_the_code_column(path):
+    long = [(k, len(line), line[:60]) for k, cell in enumerate(cells(path))
+            for line in shown_lines(cell) if len(line) > CODE_COLUMN]
+    assert not long, (f"{len(long)} lines wider than {CODE_COLUMN} characters "
+                      f"(code cell, length, start): {long[:6]}")

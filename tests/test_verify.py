@@ -49,3 +49,11 @@ def test_verify_displays_the_identity(capsys):
 def test_labels_with_tex_special_characters_are_escaped():
     latex = verify_identity(sp.Integer(1), 1, "d_out & x_1")._repr_latex_()
     assert r"\text{d}\_\text{out }\&\text{ x}\_\text{1:}" in latex
+
+
+def test_a_long_identity_is_printed_folded_to_the_code_column():
+    x = sp.symbols("x1:9")
+    total = sum(sp.exp(v) for v in x)
+    shown = repr(verify_identity(sp.exp(x[0]) / total, sp.exp(x[0]) / total, "a long one"))
+    assert all(len(line) <= 88 for line in shown.splitlines()), shown
+    assert len(shown.splitlines()) >= 2 and shown.startswith("verified a long one: exp(x1)/(")

@@ -17,6 +17,7 @@ import numpy as np
 
 from byhand import progress
 from byhand.failure import CheckFailed  # noqa: F401  (re-exported: checks import it from here)
+from byhand.failure import folded
 
 SECONDS = 10  # per call; the reference solutions take milliseconds
 REPEAT = 0.1  # after the limit, the alarm fires again every REPEAT s until the candidate stops
@@ -384,4 +385,4 @@ def hint(name):
 
 def passed(task, what):
     seed = "" if _SEED[0] is None else f" (seed {_SEED[0]})"
-    print(f"✓ {task}{seed}: {what}")
+    print(folded(f"✓ {task}{seed}: {what}"))

@@ -16,7 +16,7 @@ This package imports only the standard library, SymPy, mpmath (through SymPy),
 
 import sys
 
-from byhand.failure import CheckFailed
+from byhand.failure import CheckFailed, folded
 from byhand.progress import record
 
 from .equivalence import Verdict, judge
@@ -26,11 +26,11 @@ __all__ = ["CheckFailed", "TASKS", "judge", "Verdict", "statement"]
 
 
 def _show(verdict, task):
-    """The one-line ✓, and the formula typeset when running under IPython (Jupyter)."""
+    """The ✓ line (folded to the code column), and the formula typeset when running under IPython (Jupyter)."""
     how = ("SymPy reduced the difference to 0" if verdict.symbolic else
            f"equal to 30 digits at {verdict.points} points; SymPy could not reduce the "
            "difference to 0")
-    print(f"✓ {task.check_name}: {verdict.text} is {task.asks} ({how})")
+    print(folded(f"✓ {task.check_name}: {verdict.text} is {task.asks} ({how})"))
     _typeset(f"{task.quantity_latex} = {verdict.latex}")
 
 
