@@ -2,7 +2,7 @@
 
     round_to(exact, dtype)                   the float of `dtype` nearest to `exact`
     ulp_error(computed, exact, dtype)        the error of `computed` in ULPs (chapter 2, 2.6)
-    ulp_error(..., floor=1)                  the same, at the scale of 1 for |exact| < 1
+    ulp_error(..., floor=1)                  the same, at the scale of 1 below 1
 
 The ULP error of a result y is the number of steps from one float of its dtype to the next that
 separate y from round_to(exact): 0 means correctly rounded, the best any method can do, and 1
@@ -12,8 +12,9 @@ subnormals in steps of the smallest subnormal, and treats +0 and −0 as the sam
 
 Near an exact value of 0 no method can promise relative accuracy when the result is the
 difference of larger numbers (log-sum-exp near 0, a log-probability near 0). With floor=f, an
-exact value smaller than f in magnitude gets an absolute error instead, in units of the spacing
-of floats at f: |y − round_to(exact)| / spacing(f), no longer a whole number.
+exact value whose rounding, round_to(exact), is smaller than f in magnitude gets an absolute
+error instead, in units of the spacing of floats at f: |y − round_to(exact)| / spacing(f), no
+longer a whole number.
 
 Not-a-number and infinities:
 - a computed NaN has error NaN (NumPy's rule: NaN in, NaN out); `assert error <= bound` and
@@ -93,11 +94,11 @@ def ulp_error(computed, exact, dtype=None, floor=0):
     exact     a real number (mpmath, Fraction, int, float), or an array-like of them with the
               shape of `computed`
     dtype     float16, float32 or float64; default: the dtype of `computed`
-    floor     for |exact| < floor, the absolute error in units of the spacing at floor
+    floor     for |round_to(exact)| < floor, the absolute error in units of the spacing at floor
               (chapters 2, 4 and 5 use floor=1); 0, the default, counts ULPs everywhere
 
     Returns a float (an array of floats for array input): a whole number of ULPs, or for
-    |exact| < floor a fraction; NaN for a computed NaN; inf for an unwarranted infinity.
+    |round_to(exact)| < floor a fraction; NaN for a computed NaN; inf for an unwarranted infinity.
     """
     computed = np.asarray(computed)
     dtype = _float_dtype(computed.dtype if dtype is None else dtype)

@@ -11,8 +11,9 @@ within r of its partner in the entry-wise measure of CS231n's notes, |a_i − b_
 |b_i|), then the norm-wise error is at most r / (1 − r): what their thresholds call excellent
 stays excellent. The converse fails where it should not matter: an entry a thousand times
 smaller than the rest carries a thousand times their relative round-off, so entry by entry a
-right gradient can look wrong. A wrong formula changes the gradient by about its own size, and
-fails either way.
+right gradient can look wrong. The same smallness hides a wrong formula in those entries: the
+norm-wise error barely notices them (chapter 1 shows one), so check each parameter array on its
+own, as the chapters check X, W and b separately.
 
 A report prints a verdict and a bound ("relative error < 1e-7"), never the digits of a
 round-off-sized error: those differ from one CPU, BLAS kernel or thread count to the next, and a
