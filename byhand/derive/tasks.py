@@ -552,11 +552,11 @@ def _sigmoid_layer(env):
 
 
 task(name="reverse_mode_delta", chapter=9,
-     section="9.9 'Reverse mode, written out: what the notes' derivation reuses'",
-     asks="δ¹ = ∂J/∂ẑ¹ for ẑ² = W²σ(ẑ¹) + b², with σ the sigmoid and δ² = ∂J/∂ẑ²",
-     asks_latex=r"\delta^{1} = \frac{\partial J}{\partial \hat z^{1}},\ "
+     section="9.9 'Reverse mode, written out: what to reuse'",
+     asks="δ¹ = ∂ℓ/∂ẑ¹ for ẑ² = W²σ(ẑ¹) + b², with σ the sigmoid and δ² = ∂ℓ/∂ẑ²",
+     asks_latex=r"\delta^{1} = \frac{\partial \ell}{\partial \hat z^{1}},\ "
                 r"\hat z^{2} = W^{2}\sigma(\hat z^{1}) + b^{2}",
-     symbols={"d2": "δ² = ∂J/∂ẑ² (n2)", "W2": "W² (n2×n1)", "z1": "ẑ¹ (n1)",
+     symbols={"d2": "δ² = ∂ℓ/∂ẑ² (n2)", "W2": "W² (n2×n1)", "z1": "ẑ¹ (n1)",
               "s1": "σ(ẑ¹), the cached output (n1)"},
      model=Model([V("z1", ("n1",)), V("W2", ("n2", "n1")), V("d2", ("n2",))],
                  sizes=[{"n1": 3, "n2": 2}, {"n1": 2, "n2": 4}], square={"n1": 3, "n2": 3},
