@@ -10,7 +10,7 @@ __all__ = ["init_mlp", "mlp_logits", "loss_and_gradients", "sgd_momentum"]
 
 
 def init_mlp(sizes, rng, dtype=np.float32):
-    """He initialization: [W1, b1, W2, b2, ...], W (fan_in, fan_out) ~ N(0, 2 / fan_in), b = 0."""
+    """He initialization: [W1, b1, ...]; W (fan_in, fan_out) ~ N(0, 2/fan_in), b = 0."""
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         W = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
@@ -27,7 +27,7 @@ def mlp_logits(params, X):
 
 
 def loss_and_gradients(params, X, y):
-    """Mean loss on the batch (X (N, 784), y (N,)) and its gradients, shaped like params."""
+    """Mean loss on a batch, X (N, 784) and y (N,), and its gradients (like params)."""
     W1, b1, W2, b2, W3, b3 = params
     A1, lin1 = linear_forward(X, W1, b1)         # (N, 256)
     H1, relu1 = relu_forward(A1)
