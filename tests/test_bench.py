@@ -2,6 +2,8 @@
 same results as the libraries they are compared with. (Their timings are for `make bench`.)"""
 
 import importlib.util
+import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,61 @@ def test_the_floor_runs_every_product_of_the_epoch():
         mnist.np.matmul = real
     flops = sum(2 * a[0] * a[1] * b[1] for a, b in calls)
     assert len(calls) == 8 * 3 and flops == mnist.epoch_flops(300, 128)
+
+
+RUN_KEYS = ("threads", "rounds", "numpy_median_s", "torch_median_s", "floor_median_s",
+            "numpy_over_torch", "numpy_over_floor", "torch_over_floor", "machine")
+
+
+def a_run(threads, numpy_s, torch_s, floor_s):
+    return dict(threads=threads, rounds=5, batch=128, steps=469, gflop=60.43,
+                matmul_peak_gflops=300.0, machine="2 CPUs (a test), Linux", numpy="2.x",
+                torch="2.x", numpy_median_s=numpy_s, floor_median_s=floor_s,
+                torch_median_s=torch_s, numpy_over_floor=round(numpy_s / floor_s, 3),
+                numpy_over_torch=round(numpy_s / torch_s, 3),
+                torch_over_floor=round(torch_s / floor_s, 3))
+
+
+def test_the_results_file_holds_both_runs_and_the_targets(tmp_path):
+    mnist = load("mnist_epoch")
+    runs = {"default_threads": a_run(2, 0.9, 1.0, 0.5), "one_thread": a_run(1, 1.2, 1.5, 1.0)}
+    path = tmp_path / "results" / "mnist_epoch.txt"
+    mnist.write_results(path, runs, note="a busy machine " * 12)
+    header = [line for line in path.read_text().splitlines() if line.startswith("#")]
+    assert all(len(line) <= 100 for line in header) and "# NOTE: a busy" in header[5]
+    written = tomllib.loads(path.read_text())
+    assert written["default_threads"] == runs["default_threads"]
+    assert written["one_thread"]["numpy_over_floor"] == 1.2
+    targets = written["targets"]
+    assert targets["numpy_over_torch_default_threads"] == mnist.TARGET_TORCH == 0.8
+    assert targets["numpy_over_floor_one_thread"] == mnist.TARGET_FLOOR == 1.3
+    assert targets["numpy_over_torch_default_threads_met"] is False      # 0.9 > 0.8
+    assert targets["numpy_over_floor_one_thread_met"] is True            # 1.2 <= 1.3
+    assert written["note"].startswith("a busy machine")
+
+
+def test_the_committed_results_are_what_chapter_10_reads():
+    mnist = load("mnist_epoch")
+    written = tomllib.loads((BENCH / "results" / "mnist_epoch.txt").read_text())
+    for name in ("default_threads", "one_thread"):
+        assert all(key in written[name] for key in RUN_KEYS), name
+    assert written["one_thread"]["threads"] == 1
+    targets = written["targets"]
+    assert targets["numpy_over_torch_default_threads"] == mnist.TARGET_TORCH
+    assert targets["numpy_over_floor_one_thread"] == mnist.TARGET_FLOOR
+    default, one = written["default_threads"], written["one_thread"]
+    assert targets["numpy_over_torch_default_threads_met"] == (
+        default["numpy_over_torch"] <= mnist.TARGET_TORCH)
+    assert targets["numpy_over_floor_one_thread_met"] == (
+        one["numpy_over_floor"] <= mnist.TARGET_FLOOR)
+
+
+def test_writing_results_needs_pytorch(monkeypatch):
+    mnist = load("mnist_epoch")
+    monkeypatch.setattr(mnist, "torch", None)
+    monkeypatch.setattr(sys, "argv", ["mnist_epoch.py", "--write", "unused.txt"])
+    with pytest.raises(SystemExit, match="needs PyTorch"):
+        mnist.main()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
