@@ -162,11 +162,14 @@ def page_formulas(text):
     return found, labels
 
 
-def typeset_file(app, path):
+def typeset_file(app, path, page=None):
     """Typeset the formulas of one written page: its body, and its headings wherever the theme
-    repeats them (the page's contents, the navigation)."""
-    text = path.read_text(encoding="utf-8")
-    found, labels = page_formulas(text)
+    repeats them (the page's contents, the navigation). `page`: its text and page_formulas(text),
+    when already read."""
+    if page is None:
+        text = path.read_text(encoding="utf-8")
+        page = (text, *page_formulas(text))
+    text, found, labels = page
     if not any(f is not False for f in found.values()) and not labels:
         return
     where = path.relative_to(app.outdir).as_posix()
@@ -214,17 +217,19 @@ def typeset_site(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    pages = [path for path in sorted(outdir.rglob("*.html"))
-             if path.relative_to(outdir).parts[0] not in SKIP]
+    pages = {}
+    for path in sorted(outdir.rglob("*.html")):
+        if path.relative_to(outdir).parts[0] not in SKIP:
+            text = path.read_text(encoding="utf-8")
+            pages[path] = (text, *page_formulas(text))
     todo = set()
-    for path in pages:  # every page's formulas first, so that the processes share the work
-        found, labels = page_formulas(path.read_text(encoding="utf-8"))
+    for _, found, labels in pages.values():  # every formula first: the processes share them
         todo.update(f for f in found.values() if f)
         todo.update((tex, False) for tex in labels)
     if todo:
         typesetter(app).typeset(todo)
-    for path in pages:
-        typeset_file(app, path)
+    for path, page in pages.items():
+        typeset_file(app, path, page)
     setter = getattr(app, "byhand_typesetter", None)
     if setter is not None:
         setter.close()
