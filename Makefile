@@ -3,7 +3,7 @@
 #   make test   set up, then run every check
 # Set-up is automatic and incremental: a virtual environment in .venv with the pinned
 # requirements and the byhand package, the pinned JavaScript assets fetched with npm, and the
-# pinned wheels the JupyterLite site ships (ipywidgets, comm, jupyterlab_widgets) fetched with pip.
+# pinned wheels the JupyterLite site ships (ipywidgets, comm, jupyterlab_widgets, tqdm) fetched with pip.
 # The book build also builds the JupyterLite site into $(SITE)/lite (book/ext/byhand_lite.py).
 
 PYTHON ?= python3

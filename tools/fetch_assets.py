@@ -8,8 +8,9 @@ only the files the pages actually load are copied into `_build/extra/vendor/`, w
 to the site root (`html_extra_path`). Nothing fetched here is committed.
 
 It also downloads, with pip, the wheels the book's JupyterLite site ships because Pyodide does not
-distribute them (ipywidgets, comm, jupyterlab_widgets), at the versions pinned in
-requirements.txt, into `_build/wheels/` (book/ext/byhand_lite.py puts them in the lite site).
+distribute them (ipywidgets, comm, jupyterlab_widgets) or distributes an older one than byhand
+needs (tqdm), at the versions pinned in requirements.txt, into `_build/wheels/`
+(book/ext/byhand_lite.py puts them in the lite site).
 
 Run by `make assets`; safe to run again (a verified tarball is reused).
 """
@@ -109,7 +110,7 @@ OWN_JS = ROOT / "book" / "js"
 
 # Wheels for the JupyterLite site (pure Python; pinned in requirements.txt).
 WHEELS = ROOT / "_build" / "wheels"
-LITE_WHEELS = ("ipywidgets", "comm", "jupyterlab_widgets")
+LITE_WHEELS = ("ipywidgets", "comm", "jupyterlab_widgets", "tqdm")
 
 
 def fail(message):

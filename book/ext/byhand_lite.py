@@ -5,8 +5,10 @@ A Sphinx extension around jupyterlite-sphinx. It
 - stages what `jupyter lite build` reads in `<build dir>/lite-src/` (never in the source tree):
   a copy of every notebook in chapters/, exercises/ and solutions/ with one extra code cell (below),
   and in `pypi/` the wheels piplite installs from the site itself: `byhand`, built here from this
-  repository, and ipywidgets, comm and jupyterlab_widgets, which Pyodide does not distribute
-  (tools/fetch_assets.py downloads them at the versions pinned in requirements.txt);
+  repository; ipywidgets, comm and jupyterlab_widgets, which Pyodide does not distribute; and
+  tqdm, whose copy in Pyodide (4.67.3) is too old to draw its widget in JupyterLite (byhand
+  requires tqdm>=4.68.3, so piplite takes this one). tools/fetch_assets.py downloads them at
+  the versions pinned in requirements.txt;
 - has jupyterlite-sphinx build the site into `<html outdir>/lite/` (source maps stripped, only
   the shared packages the apps use, only the two lab extensions the notebooks need);
 - points each notebook page's "JupyterLite" launch button (sphinx-book-theme) at that page's
@@ -22,8 +24,8 @@ importable); in the lite copies, before the first code cell, sits
         import piplite
         await piplite.install(["byhand", "ipywidgets"])
 
-which installs both from the site's own `pypi/` index (their dependencies come from there or
-from Pyodide's distribution), and does nothing in any other Jupyter.
+which installs both from the site's own `pypi/` index (their dependencies, tqdm among them, come
+from there or from Pyodide's distribution), and does nothing in any other Jupyter.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ LITE_DIR = "lite"  # jupyterlite-sphinx's output folder inside the html outdir
 LAB_URL = f"{LITE_DIR}/lab/index.html"
 # Downloaded by tools/fetch_assets.py (pins from requirements.txt); byhand is built here.
 FETCHED_WHEELS = ROOT / "_build" / "wheels"
-SHIPPED = ("ipywidgets", "comm", "jupyterlab_widgets")
+SHIPPED = ("ipywidgets", "comm", "jupyterlab_widgets", "tqdm")
 # Lab extensions the lite site needs: the Pyodide kernel and the ipywidgets manager.
 LAB_EXTENSIONS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager")
 INSTALL_TAG = "byhand-lite-install"
