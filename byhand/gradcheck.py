@@ -5,6 +5,7 @@
     normwise_error(a, b)                ‖a − b‖ / max(‖a‖, ‖b‖): what gradcheck judges
     relative_error(a, b)                the largest entry-wise relative difference (CS231n's)
     gradcheck(f, x, analytic, ...)      compare, report with CS231n's thresholds, raise if off
+    dot_product_test(jvp, vjp, u, v)    ⟨J u, v⟩ = ⟨u, Jᵀ v⟩: a VJP against a JVP, in any precision
 
 gradcheck judges the whole gradient at once, by the norm-wise relative error. If every entry is
 within r of its partner in the entry-wise measure of CS231n's notes, |a_i − b_i| ≤ r max(|a_i|,
@@ -21,7 +22,9 @@ printed 1.1e-11 that reads 1.5e-11 elsewhere would be a false alarm on someone e
 The exact value is kept on the report (`report.relative_error`).
 
 Everything is computed in float64: with float32 the round-off in f(x + h) − f(x − h) swamps the
-difference for any step small enough to be accurate (chapter 1 plots this).
+difference for any step small enough to be accurate (chapter 1 plots this). The dot-product test
+has no step and works in float32, but it checks only that a VJP is the transpose of a JVP, not
+that either is the derivative of f: the two checks complement each other (chapter 1, §1.5).
 """
 
 from dataclasses import dataclass
@@ -210,6 +213,131 @@ def gradcheck(f, x, analytic, upstream=None, h=1e-5, tol=1e-7):
     difference = np.abs(analytic - numerical)
     worst = tuple(int(i) for i in np.unravel_index(np.argmax(difference), x.shape)) if x.size else ()
     report = GradcheckReport(normwise_error(analytic, numerical), worst, analytic, numerical, tol)
+    if not report.passed:
+        raise GradientCheckError(f"{report}\n{report.details()}")
+    return report
+
+
+# The dot-product (adjoint) test. For any u and v, ⟨J u, v⟩ = vᵀ J u = ⟨u, Jᵀ v⟩, so a JVP (forward
+# mode) and a VJP (reverse mode) of the same J must give the same number up to round-off. There
+# is no difference quotient, hence no step and no truncation error: only the rounding of sums.
+DOT_PRODUCT_FACTOR = 2
+
+
+def _floating(array, name):
+    array = np.asarray(array)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise GradientCheckError(
+            f"{name} has dtype {array.dtype}; the dot-product test needs real floating-point "
+            "u and v (draw them at random)"
+        )
+    if not np.all(np.isfinite(array)):
+        raise GradientCheckError(f"{name} contains non-finite values")
+    return array
+
+
+def _product_of(function, argument, expected_shape, what, shape_of):
+    out = function(argument.copy())
+    if out is None:
+        raise GradientCheckError(f"the {what} returned None: did the function forget `return`?")
+    out = np.asarray(out)
+    if out.shape != expected_shape:
+        raise GradientCheckError(
+            f"the {what} returned shape {out.shape} but {shape_of[0]} has shape {expected_shape}: "
+            f"{shape_of[1]}"
+        )
+    return _floating(out, f"the {what}'s result")
+
+
+@dataclass
+class DotProductReport:
+    relative_error: float  # |⟨Ju, v⟩ − ⟨u, Jᵀv⟩| / (‖Ju‖‖v‖ + ‖u‖‖Jᵀv‖)
+    jvp_side: float        # ⟨Ju, v⟩
+    vjp_side: float        # ⟨u, Jᵀv⟩
+    n: int                 # the longest inner product: max(u.size, v.size)
+    dtype: str             # the precision the products were computed in
+    tol: float
+    tol_is_default: bool = True
+
+    @property
+    def passed(self):
+        return self.relative_error <= self.tol
+
+    def bound(self):
+        """'2nε = 5.7e-06 (float32, n = 24)': the bound depends on n and the dtype alone, so its
+        digits are the same on every machine."""
+        rule = f"{DOT_PRODUCT_FACTOR}nε = " if self.tol_is_default else ""
+        return f"{rule}{self.tol:.1e} ({self.dtype}, n = {self.n})"
+
+    def __str__(self):
+        # As for gradcheck: a round-off-sized difference is reported by its bound, never its
+        # digits; the exact value stays on `self.relative_error`.
+        if self.passed:
+            return f"dot-product test passed: relative difference < {self.bound()}"
+        if self.relative_error >= SHOWN_FROM:  # this large, it is the code's error, not round-off
+            return (
+                f"dot-product test FAILED: relative difference {self.relative_error:.1e}, "
+                f"above {self.bound()} — the VJP is not the transpose of the JVP"
+            )
+        return f"dot-product test FAILED: relative difference above {self.bound()}"
+
+    def details(self):
+        return f"⟨Ju, v⟩ = {self.jvp_side:.6g}, ⟨u, Jᵀv⟩ = {self.vjp_side:.6g}"
+
+    __repr__ = __str__
+
+
+def dot_product_test(jvp, vjp, u, v, tol=None):
+    """Check ⟨J u, v⟩ = ⟨u, Jᵀ v⟩; raise GradientCheckError if the two sides differ.
+
+    jvp  u ↦ J u, the Jacobian-vector product (forward mode): returns an array shaped like v
+    vjp  v ↦ Jᵀ v, the vector-Jacobian product (what a backward pass computes): shaped like u
+    u, v random floating-point arrays (any dtype, float32 included), shaped like the input and
+         the output of f. Special vectors (zeros, all ones) can be blind: draw them at random.
+    tol  largest relative difference accepted; by default 2 n ε, with n = max(u.size, v.size)
+         and ε the machine epsilon of the dtype the products come out in.
+
+    The relative difference is |⟨Ju, v⟩ − ⟨u, Jᵀv⟩| / (‖Ju‖ ‖v‖ + ‖u‖ ‖Jᵀv‖). Why 2 n ε: a
+    computed sum of k products is off by at most about k ε/2 times the sum of the products'
+    magnitudes (Higham, Accuracy and Stability of Numerical Algorithms, §3.1), and Cauchy–Schwarz
+    bounds that sum by the norms above. Each side is a JVP or VJP (sums of at most n terms)
+    followed by an inner product (at most n terms): n ε times its own scale, first order. The
+    factor 2 covers the higher-order terms and entries of J that the JVP and the VJP evaluate by
+    different formulas, each a few ulps off. (For a JVP that is a matrix product, a worst case
+    would need |J| |u|, which the test never sees; random roundings grow like √n ε, far below.)
+
+    The test checks that the VJP is the transpose of the JVP, not that either is the derivative
+    of f: two consistent wrong derivatives pass. Check the derivative with gradcheck (float64);
+    keep n small: the bound grows like n, and a bug shows, for random u and v, only as a
+    relative difference of order 1/√n.
+
+    Returns the report (print it to see the verdict).
+    """
+    if not callable(jvp) or not callable(vjp):
+        raise GradientCheckError("jvp and vjp must be functions: u ↦ J u and v ↦ Jᵀ v")
+    u = _floating(u, "u")
+    v = _floating(v, "v")
+    Ju = _product_of(jvp, u, v.shape, "JVP", ("v", "J u has the shape of f's output"))
+    JTv = _product_of(vjp, v, u.shape, "VJP", ("u", "Jᵀ v has the shape of f's input"))
+    # the inner products in the precision of the products; everything after in float64
+    left_type, right_type = np.result_type(Ju, v), np.result_type(u, JTv)
+    jvp_side = float(np.dot(Ju.ravel().astype(left_type), v.ravel().astype(left_type)))
+    vjp_side = float(np.dot(u.ravel().astype(right_type), JTv.ravel().astype(right_type)))
+    norm = lambda a: float(np.linalg.norm(np.asarray(a, dtype=np.float64)))  # noqa: E731
+    scale = norm(Ju) * norm(v) + norm(u) * norm(JTv)
+    if scale == 0:
+        raise GradientCheckError(
+            "J u and Jᵀ v are both zero, so the test compares 0 with 0: draw u and v at random"
+        )
+    # ε of the lower precision the JVP and the VJP came out in
+    dtype = max((Ju.dtype, JTv.dtype), key=lambda d: np.finfo(d).eps)
+    n = max(u.size, v.size)
+    default = tol is None
+    if default:
+        tol = DOT_PRODUCT_FACTOR * n * float(np.finfo(dtype).eps)
+    report = DotProductReport(
+        abs(jvp_side - vjp_side) / scale, jvp_side, vjp_side, n, dtype.name, tol, default
+    )
     if not report.passed:
         raise GradientCheckError(f"{report}\n{report.details()}")
     return report

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from byhand.gradcheck import (
-    GradcheckReport, GradientCheckError, gradcheck, normwise_error, numerical_gradient,
-    power_of_ten, relative_error, verdict,
+    DotProductReport, GradcheckReport, GradientCheckError, dot_product_test, gradcheck,
+    normwise_error, numerical_gradient, power_of_ten, relative_error, verdict,
 )
 
 rng = np.random.default_rng(0)
@@ -173,3 +173,131 @@ def test_a_small_failure_prints_a_bound_and_a_large_one_its_digits():
 def test_bounds_are_printed_as_powers_of_ten():
     assert power_of_ten(1e-7) == "1e-7" and power_of_ten(1e-10) == "1e-10"
     assert power_of_ten(1e-4) == "1e-4" and power_of_ten(1.0) == "1e0"
+
+
+# The dot-product test: ⟨J u, v⟩ = ⟨u, Jᵀ v⟩ for a JVP and a VJP of the same J.
+
+def _linear_pair(dtype, m=5, n=6, N=4, seed=3):
+    """Y = X Wᵀ in X: the JVP is the map itself, the VJP is dY @ W; random u (N, n), v (N, m)."""
+    r = np.random.default_rng(seed)
+    W = r.standard_normal((m, n)).astype(dtype)
+    U = r.standard_normal((N, n)).astype(dtype)
+    V = r.standard_normal((N, m)).astype(dtype)
+    return W, U, V
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dot_product_test_passes_a_right_pair_in_float32_and_float64(dtype):
+    W, U, V = _linear_pair(dtype)
+    report = dot_product_test(lambda U: U @ W.T, lambda V: V @ W, U, V)
+    eps = np.finfo(dtype).eps
+    assert report.passed and report.n == 24 and report.dtype == np.dtype(dtype).name
+    assert report.tol == 2 * 24 * eps and report.relative_error < 2 * 24 * eps
+    assert str(report).startswith("dot-product test passed: relative difference < 2nε = ")
+    assert f"({np.dtype(dtype).name}, n = 24)" in str(report)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dot_product_test_passes_an_elementwise_pair(dtype):
+    x = rng.standard_normal(7).astype(dtype)
+    d = 1 - np.tanh(x) ** 2  # tanh', the diagonal of J
+    u, v = rng.standard_normal(7).astype(dtype), rng.standard_normal(7).astype(dtype)
+    assert dot_product_test(lambda u: d * u, lambda v: v * d, u, v).passed
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_transposed_vjp_fails(dtype):
+    W, U, _ = _linear_pair(dtype, m=6, n=6)  # square: the wrong VJP has the right shape
+    V = np.random.default_rng(4).standard_normal((4, 6)).astype(dtype)
+    with pytest.raises(GradientCheckError, match="FAILED.*not the transpose"):
+        dot_product_test(lambda U: U @ W.T, lambda V: V @ W.T, U, V)  # bug: W.T for W
+
+
+def test_products_of_the_wrong_shape_are_refused_with_the_rule():
+    W, U, V = _linear_pair(np.float32)  # U (4, 6), V (4, 5)
+    with pytest.raises(GradientCheckError, match=r"VJP returned shape \(6, 4\) but u has shape"
+                                                  r" \(4, 6\): Jᵀ v has the shape of f's input"):
+        dot_product_test(lambda U: U @ W.T, lambda V: (V @ W).T, U, V)  # a transposed result
+    with pytest.raises(GradientCheckError, match=r"JVP returned shape \(5, 1\) but v has shape"
+                                                  r" \(5,\): J u has the shape of f's output"):
+        dot_product_test(lambda u: (W @ u)[:, None], lambda v: W.T @ v, U[0], V[0])  # a column
+
+
+def test_a_consistent_wrong_pair_passes_and_gradcheck_catches_it():
+    # the test's blind spot: tanh' written as 1 − tanh (square forgotten) in JVP and VJP alike
+    x = rng.standard_normal(5)
+    wrong = 1 - np.tanh(x)
+    u, v = rng.standard_normal(5), rng.standard_normal(5)
+    assert dot_product_test(lambda u: wrong * u, lambda v: wrong * v, u, v).passed
+    with pytest.raises(GradientCheckError, match="wrong"):
+        gradcheck(np.tanh, x, wrong * v, upstream=v)
+
+
+@pytest.mark.parametrize(
+    "jvp, vjp, message",
+    [
+        (lambda u: None, lambda v: v, "JVP returned None"),
+        (lambda u: u, lambda v: None, "VJP returned None"),
+        (lambda u: u * np.nan, lambda v: v, "non-finite"),
+        (lambda u: u, lambda v: v / 0.0, "non-finite"),
+        (lambda u: 0 * u, lambda v: 0 * v, "compares 0 with 0"),
+        ("not a function", lambda v: v, "must be functions"),
+    ],
+)
+def test_dot_product_test_explains_unusable_products(jvp, vjp, message):
+    u, v = rng.standard_normal(3), rng.standard_normal(3)
+    with np.errstate(all="ignore"), pytest.raises(GradientCheckError, match=message):
+        dot_product_test(jvp, vjp, u, v)
+
+
+@pytest.mark.parametrize(
+    "u, v, message",
+    [
+        (np.array([1.0, np.nan, 0.0]), np.ones(3), "u contains non-finite"),
+        (np.ones(3), np.array([np.inf, 0.0, 1.0]), "v contains non-finite"),
+        (np.arange(3), np.ones(3), "u has dtype int64; .* floating-point"),
+    ],
+)
+def test_dot_product_test_explains_unusable_vectors(u, v, message):
+    with pytest.raises(GradientCheckError, match=message):
+        dot_product_test(lambda u: 2 * u, lambda v: 2 * v, u, v)
+
+
+def test_dot_product_test_leaves_u_and_v_alone():
+    u, v = rng.standard_normal(4), rng.standard_normal(4)
+    before = u.copy(), v.copy()
+
+    def in_place(a):  # a careless product that overwrites its argument
+        a *= 3
+        return a
+
+    dot_product_test(in_place, in_place, u, v)
+    assert np.array_equal(u, before[0]) and np.array_equal(v, before[1])
+
+
+def test_dot_product_test_takes_a_given_tolerance():
+    W, U, V = _linear_pair(np.float64)
+    report = dot_product_test(lambda U: U @ W.T, lambda V: V @ W, U, V, tol=1e-12)
+    assert report.tol == 1e-12 and "< 1.0e-12 (float64, n = 24)" in str(report)
+    with pytest.raises(GradientCheckError, match=r"above 1.0e-12 \(float64, n = 24\)"):
+        dot_product_test(lambda U: U @ W.T, lambda V: 1.5 * V @ W, U, V, tol=1e-12)
+
+
+def _dot_report(error, tol=5.7e-6):
+    return DotProductReport(error, 1.0, 1.0, 24, "float32", tol)
+
+
+def test_a_dot_product_report_prints_the_same_whatever_the_round_off():
+    printed = {str(_dot_report(e)) for e in (0.0, 3e-9, 8e-8, 5.7e-6)}
+    assert printed == {"dot-product test passed: relative difference < 2nε = 5.7e-06 "
+                       "(float32, n = 24)"}
+    assert str(_dot_report(2e-5)) == str(_dot_report(4e-4))  # small failures: the bound only
+    assert "above 2nε" in str(_dot_report(2e-5)) and "1.3e-01" in str(_dot_report(0.13))
+
+
+def test_the_lower_precision_of_the_two_sides_sets_epsilon():
+    W, U, V = _linear_pair(np.float64)
+    # the JVP computes in float32, the VJP in float64: the bound is float32's
+    report = dot_product_test(lambda U: U.astype(np.float32) @ W.T.astype(np.float32),
+                              lambda V: V @ W, U, V)
+    assert report.dtype == "float32" and report.tol == 2 * 24 * np.finfo(np.float32).eps
