@@ -127,3 +127,83 @@ def test_the_softmax_contenders_agree(dtype):
         ours = contenders["byhand"](x)
         np.testing.assert_allclose(ours, contenders["scipy"](x), rtol=1e-5, atol=1e-6)
         assert ours.dtype == dtype, name
+
+
+# ---------------------------------------------------------------- bench/softmax.py's log
+
+SOFTMAX_NAMES = ("logsumexp", "softmax", "log_softmax")
+SOFTMAX_RUN_KEYS = ("machine", "numpy", "scipy", "torch", "torch_threads", "rounds", "dtypes")
+SOFTMAX_FIGURE_KEYS = tuple(f"over_{other}{end}" for other in ("scipy", "torch", "torch_1",
+                                                                "default_buffer")
+                            for end in ("", "_min", "_max"))
+SOFTMAX_CHAPTERS = ("02_logsumexp", "03_softmax", "04_log_softmax")
+
+
+def test_the_committed_softmax_log_holds_what_chapters_2_to_4_glue():
+    written = tomllib.loads((BENCH / "results" / "softmax.txt").read_text())
+    assert isinstance(written["date"], str) and isinstance(written["note"], str)
+    run = written["run"]
+    assert all(key in run for key in SOFTMAX_RUN_KEYS)
+    assert run["dtypes"] == ["float64", "float32"] and run["torch"] != "not installed"
+    for dtype in run["dtypes"]:
+        for name in SOFTMAX_NAMES:
+            figures = written[dtype][name]
+            for key in SOFTMAX_FIGURE_KEYS:
+                assert isinstance(figures[key], float), (dtype, name, key)
+            for other in ("scipy", "torch", "torch_1", "default_buffer"):
+                low, high = figures[f"over_{other}_min"], figures[f"over_{other}_max"]
+                assert 0 < low <= figures[f"over_{other}"] <= high, (dtype, name, other)
+
+
+def test_chapters_2_to_4_read_only_keys_the_log_is_checked_for():
+    import json
+    import re
+    chapters = Path(__file__).resolve().parents[1] / "chapters"
+    read = set()
+    for chapter in SOFTMAX_CHAPTERS:
+        cells = json.loads((chapters / f"{chapter}.ipynb").read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        assert "../bench/results/softmax.txt" in code, chapter
+        read |= set(re.findall(r"""["'](over_\w+)["']""", code))
+    assert read and read <= set(SOFTMAX_FIGURE_KEYS), read - set(SOFTMAX_FIGURE_KEYS)
+
+
+def test_the_softmax_log_is_written_as_toml(tmp_path):
+    softmax_bench = load("softmax")
+    figures = {key: 0.9 for key in SOFTMAX_FIGURE_KEYS} | {"byhand_ms": 1.5,
+                                                          "target_met": True}
+    results = {dtype: {name: figures for name in SOFTMAX_NAMES}
+               for dtype in ("float64", "float32")}
+    run = dict(machine="2 CPUs (a test), Linux", numpy="2.x", scipy="1.x", torch="2.x",
+               numpy_threads=1, torch_threads=2, rounds=3, repeats=3, shape=[20, 10],
+               scale=10.0, dtypes=["float64", "float32"])
+    path = tmp_path / "results" / "softmax.txt"
+    softmax_bench.write_results(path, run, results, note='a "busy" machine ' * 10)
+    header = [line for line in path.read_text().splitlines() if line.startswith("#")]
+    assert all(len(line) <= 100 for line in header) and header[-1].startswith("# NOTE:")
+    written = tomllib.loads(path.read_text())
+    assert written["run"] == run and written["note"].startswith('a "busy" machine')
+    assert written["float32"]["log_softmax"] == figures
+
+
+def test_writing_the_softmax_log_needs_pytorch(monkeypatch):
+    softmax_bench = load("softmax")
+    monkeypatch.setattr(softmax_bench, "torch", None)
+    with pytest.raises(SystemExit, match="needs PyTorch"):
+        softmax_bench.main(["--write", "unused.txt"])
+
+
+def test_the_default_buffer_contender_skips_row_buffer(monkeypatch):
+    softmax_bench = load("softmax")
+    sizes = []
+    real = np.setbufsize
+    monkeypatch.setattr(np, "setbufsize", lambda size: sizes.append(size) or real(size))
+    x = np.random.default_rng(3).standard_normal((4, 1000))
+    for name, contenders in softmax_bench.implementations().items():
+        sizes.clear()
+        ours = contenders["byhand"](x)
+        assert 1008 in sizes, name                      # one row per inner loop
+        sizes.clear()
+        assert np.array_equal(contenders["default_buffer"](x), ours), name
+        assert 1008 not in sizes, name
+        assert np.getbufsize() == 8192

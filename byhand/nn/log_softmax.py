@@ -39,7 +39,8 @@ def log_softmax_backward(dout, logp, axis=-1):
     """The VJP of log_softmax: dout - exp(logp) * sum(dout, axis).
 
     dout  upstream gradient dL/d(logp), the shape of logp
-    logp  the forward output log_softmax(x, axis); exp(logp) is softmax(x)
+    logp  the cache: the forward output log_softmax(x, axis) itself, all
+          that is needed (exp(logp) is softmax(x))
 
     Returns dL/dx, the shape of x. Row by row this is J^T v with Jacobian
     J = I - 1 s^T, built without J; each row of the result sums to 0.

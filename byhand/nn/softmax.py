@@ -39,7 +39,8 @@ def softmax_backward(dout, s, axis=-1):
     """The VJP of softmax: s * (dout - sum(dout * s)), the sum along `axis`.
 
     dout  upstream gradient dL/ds, the shape of s
-    s     the forward output softmax(x, axis) (not x: s is all we need)
+    s     the cache: the forward output softmax(x, axis) itself (not x:
+          s is all we need, so softmax has no separate forward function)
     Returns dL/dx, the shape of s, in O(n) per row without the n x n
     Jacobian diag(s) - s s^T. Float dtypes are kept (float16 is computed
     in float32); NaN rows of s (all -inf logits) give NaN rows.
