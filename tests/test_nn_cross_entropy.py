@@ -6,6 +6,7 @@ max(|exact|, 1), as in chapter 2 (a loss near 0 is a difference of larger number
 """
 
 import importlib
+import inspect
 import json
 from pathlib import Path
 
@@ -18,11 +19,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from byhand.gradcheck import gradcheck, numerical_gradient
-from byhand.nn import (cross_entropy, cross_entropy_backward, nll_loss,
-                       softmax_cross_entropy_backward, softmax_cross_entropy_forward)
+import byhand.nn
+from byhand.nn import (cross_entropy, cross_entropy_backward, cross_entropy_forward,
+                       nll_loss, softmax_cross_entropy_backward,
+                       softmax_cross_entropy_forward)
 module = importlib.import_module("byhand.nn.cross_entropy")
 
 CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "05_cross_entropy.ipynb"
+GRAPHS = CHAPTER.parent / "09_graphs.ipynb"
 FLOATS = [np.float16, np.float32, np.float64]
 MAX_ULPS = 4  # stated bound for one example (measured worst case: 1 to 2)
 
@@ -61,7 +65,8 @@ def test_chapter_shows_every_function_of_the_module():
 
 
 def test_all_is_complete():
-    assert set(module.__all__) == {"cross_entropy", "cross_entropy_backward",
+    assert set(module.__all__) == {"cross_entropy", "cross_entropy_forward",
+                                   "cross_entropy_backward",
                                    "softmax_cross_entropy_forward",
                                    "softmax_cross_entropy_backward", "nll_loss"}
 
@@ -84,10 +89,15 @@ def test_cross_entropy_one_hot_is_minus_log_p_y():
         -(np.log(0.5) + np.log(0.8)) / 2)
 
 
+def backward_of(p, t, dloss=1.0):
+    """cross_entropy_backward through the cache that cross_entropy_forward returns."""
+    return cross_entropy_backward(dloss, cross_entropy_forward(p, t)[1])
+
+
 def test_cross_entropy_single_row_counts_as_one_example():
     p, t = np.array([0.3, 0.2, 0.5]), np.array([0.0, 0.0, 1.0])
     assert cross_entropy(p, t) == pytest.approx(-np.log(0.5))
-    assert cross_entropy_backward(p, t) == pytest.approx(np.array([0, 0, -2.0]))
+    assert backward_of(p, t) == pytest.approx(np.array([0, 0, -2.0]))
 
 
 def test_zero_times_log_zero_is_zero_and_underflow_is_inf():
@@ -95,24 +105,125 @@ def test_zero_times_log_zero_is_zero_and_underflow_is_inf():
     with np.errstate(all="raise"):
         assert cross_entropy(P, np.array([[0.0, 1.0], [0.0, 1.0]])) == 0
         assert cross_entropy(P, np.array([[1.0, 0.0], [0.0, 1.0]])) == np.inf
-        grad = cross_entropy_backward(P, np.array([[1.0, 0.0], [0.0, 1.0]]))
+        grad = backward_of(P, np.array([[1.0, 0.0], [0.0, 1.0]]), dloss=2.5)
     assert grad[0, 0] == -np.inf and grad[1, 0] == 0 and grad[0, 1] == 0
+    assert grad[1, 1] == -2.5 / 2
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_cross_entropy_keeps_dtype(dtype):
+def test_forward_returns_the_loss_and_the_pair_p_t():
+    rng = np.random.default_rng(7)
+    P = rng.dirichlet(np.ones(3), size=4)
+    T = rng.dirichlet(np.ones(3), size=4)
+    loss, cache = cross_entropy_forward(P, T)
+    assert loss == cross_entropy(P, T)
+    assert isinstance(cache, tuple) and len(cache) == 2
+    np.testing.assert_array_equal(cache[0], P)
+    np.testing.assert_array_equal(cache[1], T)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dloss", [1.0, 2.5, np.float64(2.5), 2])
+def test_cross_entropy_keeps_dtype(dtype, dloss):
     P = np.full((2, 4), 0.25, dtype=dtype)
     T = one_hot([0, 3], 4).astype(dtype)
-    assert cross_entropy(P, T).dtype == dtype
-    assert cross_entropy_backward(P, T).dtype == dtype
+    loss, cache = cross_entropy_forward(P, T)
+    assert cross_entropy(P, T).dtype == dtype and loss.dtype == dtype
+    grad = cross_entropy_backward(dloss, cache)
+    assert grad.dtype == dtype                 # a float64 dloss does not promote it
+    np.testing.assert_array_equal(grad, (-float(dloss) * 2 * T).astype(dtype))
 
 
-def test_cross_entropy_backward_is_the_gradient():
+@pytest.mark.parametrize("dloss", [1.0, 2.5, -0.5])
+def test_cross_entropy_backward_is_the_gradient(dloss):
     rng = np.random.default_rng(1)
     P = rng.uniform(0.2, 1, size=(4, 6))
     T = rng.dirichlet(np.ones(6), size=4)
-    gradcheck(lambda q: cross_entropy(q, T), P, cross_entropy_backward(P, T))
-    np.testing.assert_allclose(cross_entropy_backward(P, T), -T / P / 4, rtol=1e-15)
+    _, cache = cross_entropy_forward(P, T)
+    analytic = cross_entropy_backward(dloss, cache)
+    gradcheck(lambda q: dloss * cross_entropy_forward(q, T)[0], P, analytic)
+    np.testing.assert_allclose(analytic, dloss * -T / P / 4, rtol=1e-15)
+
+
+def test_the_upstream_gradient_multiplies():
+    P = np.array([[0.5, 0.25, 0.25]])
+    T = np.array([[0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(backward_of(P, T, dloss=2.5), [[0.0, -10.0, 0.0]])
+    np.testing.assert_array_equal(backward_of(P, T, dloss=0.0), [[0.0, -0.0, 0.0]])
+
+
+@pytest.mark.parametrize("dloss", [np.ones((2, 3)), np.ones(1), [1.0, 2.0]])
+def test_backward_refuses_a_dloss_that_is_not_a_scalar(dloss):
+    _, cache = cross_entropy_forward(np.full((2, 3), 1 / 3), one_hot([0, 2], 3))
+    with pytest.raises(ValueError, match=r"dloss has shape .* must be a scalar"):
+        cross_entropy_backward(dloss, cache)
+
+
+def test_backward_refuses_the_arguments_in_the_wrong_order():
+    P, T = np.full((2, 3), 1 / 3), one_hot([0, 2], 3)
+    _, cache = cross_entropy_forward(P, T)
+    with pytest.raises(ValueError, match=r"must be a scalar.*\(dloss, cache\)"):
+        cross_entropy_backward(P, T)           # probabilities and targets, no dloss
+    with pytest.raises(ValueError, match="must be a scalar"):
+        cross_entropy_backward(cache, 1.0)     # swapped
+
+
+@pytest.mark.parametrize("cache", [
+    one_hot([0, 2], 3),                                    # t alone, not the pair
+    [np.full((2, 3), 1 / 3), one_hot([0, 2], 3)],          # a list, not forward's tuple
+    (np.full((2, 3), 1 / 3), one_hot([0, 2], 3), 2),       # three items
+    (np.full((2, 3), 1 / 3), one_hot([0, 2], 4)),          # shapes (2, 3) and (2, 4)
+    None,
+])
+def test_backward_refuses_a_cache_that_forward_did_not_return(cache):
+    with pytest.raises(ValueError, match=r"cache must be the pair \(p, t\)"):
+        cross_entropy_backward(1.0, cache)
+
+
+def test_forward_refuses_shapes_that_differ():
+    with pytest.raises(ValueError, match=r"p has shape \(2, 3\) but t has shape \(2,\)"):
+        cross_entropy_forward(np.full((2, 3), 1 / 3), np.array([0, 2]))
+
+
+# --- the book's layer API: upstream gradient first, then the cache ----------------------------
+
+OUTPUT_IS_THE_CACHE = {"softmax_backward": "s", "log_softmax_backward": "logp"}
+
+
+def backward_functions():
+    return {name: getattr(byhand.nn, name) for name in dir(byhand.nn)
+            if name.endswith("_backward") and callable(getattr(byhand.nn, name))}
+
+
+def test_chapter_9_names_every_backward_function_and_its_form():
+    """Section 9.1 lists the layers of byhand.nn by name: a new backward function (or a
+    renamed one) must be added to that sentence."""
+    notebook = json.loads(GRAPHS.read_text())
+    text = next("".join(c["source"]) for c in notebook["cells"]
+                if "".join(c["source"]).startswith("## 9.1 The layer abstraction"))
+    text = " ".join(text.split())                  # the sentence spans several lines
+    assert "upstream gradient first and the cache second" in text
+    assert "`name_backward(dout, cache)`" in text
+    assert set(OUTPUT_IS_THE_CACHE) <= set(backward_functions())
+    for name in backward_functions():
+        if name in OUTPUT_IS_THE_CACHE:
+            assert f"`{name}(dout, {OUTPUT_IS_THE_CACHE[name]})`" in text, name
+        else:
+            assert f"`{name.removesuffix('_backward')}`" in text, name
+
+
+@pytest.mark.parametrize("name", sorted(backward_functions()))
+def test_every_backward_takes_the_upstream_gradient_first_then_the_cache(name):
+    """Chapter 9 states this convention: `name_backward(dout, cache)` with a
+    `name_forward -> (out, cache)`, except softmax and log-softmax, which take their
+    forward output (it is their cache) and have no separate forward function."""
+    parameters = list(inspect.signature(backward_functions()[name]).parameters)
+    upstream, second = parameters[:2]
+    assert upstream.startswith("d"), (name, parameters)      # dout, dA, dloss, ...
+    if name in OUTPUT_IS_THE_CACHE:
+        assert second == OUTPUT_IS_THE_CACHE[name], (name, parameters)
+    else:
+        assert second == "cache", (name, parameters)
+        assert callable(getattr(byhand.nn, name.replace("_backward", "_forward"), None))
 
 
 # --- softmax cross-entropy from logits --------------------------------------------------------

@@ -4,8 +4,9 @@ import numpy as np
 
 from .logsumexp import logsumexp
 
-__all__ = ["cross_entropy", "cross_entropy_backward", "softmax_cross_entropy_forward",
-           "softmax_cross_entropy_backward", "nll_loss"]
+__all__ = ["cross_entropy", "cross_entropy_forward", "cross_entropy_backward",
+           "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+           "nll_loss"]
 
 
 def cross_entropy(p, t):
@@ -22,15 +23,39 @@ def cross_entropy(p, t):
     return -np.sum(terms) / (p.size // p.shape[-1])
 
 
-def cross_entropy_backward(p, t):
-    """The gradient of cross_entropy(p, t) with respect to p: -t / p / N.
+def cross_entropy_forward(p, t):
+    """cross_entropy(p, t) and the cache its backward pass needs.
 
-    Shape (N, K), like p. Entries with t_k = 0 are 0; with p_k -> 0 and
-    t_k > 0 the gradient blows up like -1/p_k.
+    p, t  probabilities and targets of the same shape, as in cross_entropy
+    Returns (loss, cache): the scalar loss and cache = (p, t).
     """
     p, t = np.asarray(p), np.asarray(t)
+    if p.shape != t.shape:
+        raise ValueError(f"cross_entropy_forward: p has shape {p.shape} but t "
+                         f"has shape {t.shape}; they must be equal")
+    return cross_entropy(p, t), (p, t)
+
+
+def cross_entropy_backward(dloss, cache):
+    """dL/dp = dloss * (-t / p / N), shaped like p: the VJP of the mean loss.
+
+    dloss  upstream gradient, a scalar: 1 when the loss is the final output
+    cache  (p, t), from cross_entropy_forward
+    Entries with t_k = 0 are 0; with p_k -> 0 and t_k > 0 the gradient
+    blows up like -1/p_k. The dtype is that of -t / p.
+    """
+    if np.ndim(dloss) != 0:
+        raise ValueError(f"cross_entropy_backward: dloss has shape "
+                         f"{np.shape(dloss)}; it must be a scalar, the upstream "
+                         "gradient of the loss (the call is (dloss, cache))")
+    if not (isinstance(cache, tuple) and len(cache) == 2
+            and np.shape(cache[0]) == np.shape(cache[1])):
+        raise ValueError("cross_entropy_backward: cache must be the pair (p, t) "
+                         "of equal shapes that cross_entropy_forward returns")
+    p, t = np.asarray(cache[0]), np.asarray(cache[1])
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(t == 0, 0, -t / p) / (p.size // p.shape[-1])
+        dp = np.where(t == 0, 0, -t / p) / (p.size // p.shape[-1])   # (N, K)
+    return (dloss * dp).astype(dp.dtype, copy=False)
 
 
 def softmax_cross_entropy_forward(logits, targets):
