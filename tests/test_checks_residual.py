@@ -1,6 +1,6 @@
 """The chapter 8 checks: right answers pass (loops, einsum, other algebra), classic wrong answers
 fail with a message naming the problem: a missing skip path, the notes' identity matrix in place
-of dY, a missing mask or one from the wrong array, W for W.T, a column-form dW, bias gradients not
+of dZ, a missing mask or one from the wrong array, W for W.T, a column-form dW, bias gradients not
 summed over the batch, an all-ones upstream in a gradient check, a step uphill, a missing 1/N, an
 update that starts from the wrong parameter, and inputs changed in place."""
 
@@ -22,31 +22,31 @@ def relu(A):
 
 def forward_loops(X, W, b1, b2):
     N, D = X.shape
-    Y = np.zeros_like(X)
+    Z = np.zeros_like(X)
     for n in range(N):
         for k in range(D):
             a = sum(X[n, j] * W[j, k] for j in range(D)) + b1[k]
-            Y[n, k] = X[n, k] + max(a, 0) + b2[k]
-    return Y.astype(X.dtype)
+            Z[n, k] = X[n, k] + max(a, 0) + b2[k]
+    return Z.astype(X.dtype)
 
 
-def dx_column_form(dY, X, W, b1):
-    H = W.T
+def dx_column_form(dZ, X, W, b1):
+    V = W.T
     rows = []
-    for x, g in zip(X, dY):
-        m = (H @ x + b1 > 0).astype(float)
-        rows.append(g + H.T @ (m * g))
+    for x, g in zip(X, dZ):
+        m = (V @ x + b1 > 0).astype(float)
+        rows.append(g + V.T @ (m * g))
     return np.array(rows)
 
 
-def dx_einsum(dY, X, W, b1):
+def dx_einsum(dZ, X, W, b1):
     mask = np.heaviside(X @ W + b1, 0.0)
-    return dY + np.einsum("nk,jk->nj", mask * dY, W)
+    return dZ + np.einsum("nk,jk->nj", mask * dZ, W)
 
 
-def grads_outer_products(dY, X, W, b1):
+def grads_outer_products(dZ, X, W, b1):
     dW, db1, db2 = np.zeros_like(W), np.zeros_like(b1), np.zeros_like(b1)
-    for x, g in zip(X, dY):
+    for x, g in zip(X, dZ):
         delta = (x @ W + b1 > 0) * g
         dW += np.outer(x, delta)
         db1 += delta
@@ -54,22 +54,22 @@ def grads_outer_products(dY, X, W, b1):
     return dW, db1, db2
 
 
-def grads_reference(dY, X, W, b1):
+def grads_reference(dZ, X, W, b1):
     _, cache = residual_forward(X, W, b1, np.zeros_like(b1))
-    return residual_backward(dY, cache)[1:]
+    return residual_backward(dZ, cache)[1:]
 
 
-def numerical_byhand(X, W, b1, b2, dY):
+def numerical_byhand(X, W, b1, b2, dZ):
     fs = [lambda p: residual_forward(p, W, b1, b2)[0], lambda p: residual_forward(X, p, b1, b2)[0],
           lambda p: residual_forward(X, W, p, b2)[0], lambda p: residual_forward(X, W, b1, p)[0]]
-    return tuple(numerical_gradient(f, p.copy(), dY) for f, p in zip(fs, (X, W, b1, b2)))
+    return tuple(numerical_gradient(f, p.copy(), dZ) for f, p in zip(fs, (X, W, b1, b2)))
 
 
-def numerical_loop(X, W, b1, b2, dY, h=1e-5, scale=2.0, forward_only=False, ones=False,
+def numerical_loop(X, W, b1, b2, dZ, h=1e-5, scale=2.0, forward_only=False, ones=False,
                    keep=False):
     """Centered differences (or variations of the classic mistakes, selected by the flags)."""
     params = [X.copy(), W.copy(), b1.copy(), b2.copy()] if not keep else [X, W, b1, b2]
-    up = np.ones_like(dY) if ones else dY
+    up = np.ones_like(dZ) if ones else dZ
 
     def L():
         return np.sum(up * residual_forward(*params)[0])
@@ -91,17 +91,17 @@ def numerical_loop(X, W, b1, b2, dY, h=1e-5, scale=2.0, forward_only=False, ones
 
 
 def sgd_reference(X, T, W, b1, b2, lr):
-    Y, cache = residual_forward(X, W, b1, b2)
-    _, dW, db1, db2 = residual_backward((Y - T) / len(X), cache)
+    Z, cache = residual_forward(X, W, b1, b2)
+    _, dW, db1, db2 = residual_backward((Z - T) / len(X), cache)
     return W - lr * dW, b1 - lr * db1, b2 - lr * db2
 
 
 def sgd_by_hand(X, T, W, b1, b2, lr):  # other algebra: the loss written out, mask as a float
     N = X.shape[0]
     A = X @ W + b1
-    dY = (X + relu(A) + b2 - T) / N
-    dA = dY * (A > 0).astype(float)
-    return W - lr * np.einsum("nj,nk->jk", X, dA), b1 - lr * dA.sum(0), b2 - lr * dY.sum(0)
+    dZ = (X + relu(A) + b2 - T) / N
+    dA = dZ * (A > 0).astype(float)
+    return W - lr * np.einsum("nj,nk->jk", X, dA), b1 - lr * dA.sum(0), b2 - lr * dZ.sum(0)
 
 
 RIGHT = [
@@ -109,8 +109,8 @@ RIGHT = [
     (check.residual_block_forward, forward_loops),
     (check.residual_block_forward, lambda X, W, b1, b2: X + np.where(X @ W + b1 > 0,
                                                                       X @ W + b1, 0) + b2),
-    (check.residual_dx, lambda dY, X, W, b1: residual_backward(
-        dY, residual_forward(X, W, b1, np.zeros_like(b1))[1])[0]),
+    (check.residual_dx, lambda dZ, X, W, b1: residual_backward(
+        dZ, residual_forward(X, W, b1, np.zeros_like(b1))[1])[0]),
     (check.residual_dx, dx_column_form),
     (check.residual_dx, dx_einsum),
     (check.residual_param_grads, grads_reference),
@@ -125,31 +125,31 @@ RIGHT = [
 # ---------------------------------------------------------------- wrong answers
 
 def dx_with(mask_of, transpose=True, skip=True):
-    def candidate(dY, X, W, b1):
+    def candidate(dZ, X, W, b1):
         mask = mask_of(X, W, b1)
-        branch = (mask * dY) @ (W.T if transpose else W)
-        return dY + branch if skip else branch
+        branch = (mask * dZ) @ (W.T if transpose else W)
+        return dZ + branch if skip else branch
     return candidate
 
 
-def dx_plus_identity(dY, X, W, b1):  # the notes' "+ I_n"
-    return ((X @ W + b1 > 0) * dY) @ W.T + np.eye(W.shape[0])
+def dx_plus_identity(dZ, X, W, b1):  # the notes' "+ I_n"
+    return ((X @ W + b1 > 0) * dZ) @ W.T + np.eye(W.shape[0])
 
 
 def grads_with(dW_of=None, db1_of=None, db2_of=None):
-    def candidate(dY, X, W, b1):
-        dA = (X @ W + b1 > 0) * dY
-        right = {"dW": X.T @ dA, "db1": dA.sum(axis=0), "db2": dY.sum(axis=0)}
-        return tuple(f(dY, X, dA) if f else right[k]
+    def candidate(dZ, X, W, b1):
+        dA = (X @ W + b1 > 0) * dZ
+        right = {"dW": X.T @ dA, "db1": dA.sum(axis=0), "db2": dZ.sum(axis=0)}
+        return tuple(f(dZ, X, dA) if f else right[k]
                      for k, f in zip(("dW", "db1", "db2"), (dW_of, db1_of, db2_of)))
     return candidate
 
 
 def sgd_with(sign=1.0, mean=True, b1_from_W=False, swap=False, in_place=False):
     def candidate(X, T, W, b1, b2, lr):
-        Y, cache = residual_forward(X, W, b1, b2)
-        dY = (Y - T) / (len(X) if mean else 1)
-        _, dW, db1, db2 = residual_backward(dY, cache)
+        Z, cache = residual_forward(X, W, b1, b2)
+        dZ = (Z - T) / (len(X) if mean else 1)
+        _, dW, db1, db2 = residual_backward(dZ, cache)
         if swap:
             db1, db2 = db2, db1
         if in_place:
@@ -176,7 +176,7 @@ WRONG = [
      "the ReLU was applied to X + X @ W + b1"),
     (check.residual_block_forward, lambda X, W, b1, b2: X + relu(X @ W) + b2, "b1 is missing"),
     (check.residual_block_forward, lambda X, W, b1, b2: residual_forward(X, W, b1, b2),
-     "return Y alone"),
+     "return Z alone"),
     (check.residual_block_forward,
      lambda X, W, b1, b2: residual_forward(*(v.astype(np.float64) for v in (X, W, b1, b2)))[0],
      "wrong dtype"),
@@ -191,25 +191,25 @@ WRONG = [
     (check.residual_dx, dx_with(lambda X, W, b1: X @ W > 0), "includes the bias"),
     (check.residual_dx, dx_with(lambda X, W, b1: X + relu(X @ W + b1) > 0),
      "the block's output"),
-    (check.residual_dx, lambda dY, X, W, b1: dY + (X @ W + b1 > 0) * (dY @ W.T),
+    (check.residual_dx, lambda dZ, X, W, b1: dZ + (X @ W + b1 > 0) * (dZ @ W.T),
      "mask was applied after W.T"),
     # residual_param_grads
-    (check.residual_param_grads, grads_with(dW_of=lambda dY, X, dA: dA.T @ X), "transposed"),
-    (check.residual_param_grads, grads_with(dW_of=lambda dY, X, dA: X.T @ dY),
+    (check.residual_param_grads, grads_with(dW_of=lambda dZ, X, dA: dA.T @ X), "transposed"),
+    (check.residual_param_grads, grads_with(dW_of=lambda dZ, X, dA: X.T @ dZ),
      "dW is missing the ReLU's mask"),
-    (check.residual_param_grads, grads_with(db1_of=lambda dY, X, dA: dA),
+    (check.residual_param_grads, grads_with(db1_of=lambda dZ, X, dA: dA),
      "sum over the batch (axis=0)"),
-    (check.residual_param_grads, grads_with(db2_of=lambda dY, X, dA: dY.sum(axis=1)),
+    (check.residual_param_grads, grads_with(db2_of=lambda dZ, X, dA: dZ.sum(axis=1)),
      "summed over the features"),
-    (check.residual_param_grads, grads_with(db1_of=lambda dY, X, dA: dY.sum(axis=0)),
+    (check.residual_param_grads, grads_with(db1_of=lambda dZ, X, dA: dZ.sum(axis=0)),
      "db1 is missing the mask"),
-    (check.residual_param_grads, grads_with(db2_of=lambda dY, X, dA: dA.sum(axis=0)),
+    (check.residual_param_grads, grads_with(db2_of=lambda dZ, X, dA: dA.sum(axis=0)),
      "db2 has the mask"),
-    (check.residual_param_grads, grads_with(db1_of=lambda dY, X, dA: dA.mean(axis=0)),
+    (check.residual_param_grads, grads_with(db1_of=lambda dZ, X, dA: dA.mean(axis=0)),
      "db1 is divided by N"),
-    (check.residual_param_grads, grads_with(dW_of=lambda dY, X, dA: X.T @ dA / len(X)),
+    (check.residual_param_grads, grads_with(dW_of=lambda dZ, X, dA: X.T @ dA / len(X)),
      "dW is divided by N"),
-    (check.residual_param_grads, lambda dY, X, W, b1: list(grads_reference(dY, X, W, b1)),
+    (check.residual_param_grads, lambda dZ, X, W, b1: list(grads_reference(dZ, X, W, b1)),
      "returned a list"),
     # residual_numerical_grads
     (check.residual_numerical_grads, lambda *a: numerical_loop(*a, ones=True),

@@ -1,8 +1,8 @@
-"""Tests for byhand.nn.residual: the residual block Y = X + relu(X @ W + b1) + b2.
+"""Tests for byhand.nn.residual: the residual block Z = X + relu(X @ W + b1) + b2.
 
-Independent references: a loop over the examples in column form (H = W.T), explicit Jacobians
+Independent references: a loop over the examples in column form (V = W.T), explicit Jacobians
 built entry by entry with NumPy (small sizes only), SymPy on a symbolic block, and centered
-differences. Property tests (hypothesis) cover linearity of the backward pass in dY, the skip
+differences. Property tests (hypothesis) cover linearity of the backward pass in dZ, the skip
 path's exact contribution, additivity over the batch, and the chapter's stack theorem.
 """
 
@@ -24,30 +24,30 @@ CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "08_residual.ipynb"
 
 
 def block(N, D, seed, margin=0.0, dtype=np.float64):
-    """Random X, W, b1, b2, dY whose pre-activations are all at least `margin` from 0."""
+    """Random X, W, b1, b2, dZ whose pre-activations are all at least `margin` from 0."""
     rng = np.random.default_rng(seed)
     while True:
         X, W = rng.normal(size=(N, D)), rng.normal(size=(D, D)) / np.sqrt(D)
-        b1, b2, dY = rng.normal(size=D), rng.normal(size=D), rng.normal(size=(N, D))
+        b1, b2, dZ = rng.normal(size=D), rng.normal(size=D), rng.normal(size=(N, D))
         if np.min(np.abs(X @ W + b1)) > margin:
-            return tuple(v.astype(dtype) for v in (X, W, b1, b2, dY))
+            return tuple(v.astype(dtype) for v in (X, W, b1, b2, dZ))
 
 
-def by_example(X, W, b1, b2, dY):
-    """Column form, one example at a time, with H = W.T; parameter gradients summed."""
-    H = W.T
-    Y, dX = np.zeros_like(X), np.zeros_like(X)
-    dH, db1, db2 = np.zeros_like(H), np.zeros_like(b1), np.zeros_like(b2)
+def by_example(X, W, b1, b2, dZ):
+    """Column form, one example at a time, with V = W.T; parameter gradients summed."""
+    V = W.T
+    Z, dX = np.zeros_like(X), np.zeros_like(X)
+    dV, db1, db2 = np.zeros_like(V), np.zeros_like(b1), np.zeros_like(b2)
     for n in range(X.shape[0]):
-        x, g = X[n], dY[n]
-        a = H @ x + b1
+        x, g = X[n], dZ[n]
+        a = V @ x + b1
         m = np.array([1.0 if v > 0 else 0.0 for v in a])
-        Y[n] = x + np.array([max(v, 0.0) for v in a]) + b2
-        dX[n] = g + H.T @ (m * g)
-        dH += np.outer(m * g, x)
+        Z[n] = x + np.array([max(v, 0.0) for v in a]) + b2
+        dX[n] = g + V.T @ (m * g)
+        dV += np.outer(m * g, x)
         db1 += m * g
         db2 += g
-    return Y, dX, dH.T, db1, db2
+    return Z, dX, dV.T, db1, db2
 
 
 # --- one source ---------------------------------------------------------------------------------
@@ -70,22 +70,22 @@ def test_exports():
 
 @pytest.mark.parametrize("N, D", [(1, 1), (1, 5), (5, 3), (4, 4), (32, 16)])
 def test_forward_and_backward_match_the_column_form_loop(N, D):
-    X, W, b1, b2, dY = block(N, D, seed=N * 100 + D)
-    Y, cache = residual_forward(X, W, b1, b2)
-    got = (Y, *residual_backward(dY, cache))
-    for fast, slow in zip(got, by_example(X, W, b1, b2, dY)):
+    X, W, b1, b2, dZ = block(N, D, seed=N * 100 + D)
+    Z, cache = residual_forward(X, W, b1, b2)
+    got = (Z, *residual_backward(dZ, cache))
+    for fast, slow in zip(got, by_example(X, W, b1, b2, dZ)):
         np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
 
 
 def test_backward_is_the_vjp_of_explicit_jacobians():
-    X, W, b1, b2, dY = block(3, 4, seed=7)
+    X, W, b1, b2, dZ = block(3, 4, seed=7)
     N, D = X.shape
     mask = (X @ W + b1 > 0).astype(float)
-    # d vec(Y) / d vec(X), rows flattened: block diagonal, I + diag(m_n) H per example
+    # d vec(Z) / d vec(X), rows flattened: block diagonal, I + diag(m_n) V per example
     JX = np.zeros((N * D, N * D))
     for n in range(N):
         JX[n * D:(n + 1) * D, n * D:(n + 1) * D] = np.eye(D) + np.diag(mask[n]) @ W.T
-    # d Y[n, k] / d W[j, l] = mask[n, k] X[n, j] [k == l]
+    # d Z[n, k] / d W[j, l] = mask[n, k] X[n, j] [k == l]
     JW = np.zeros((N * D, D * D))
     for n in range(N):
         for k in range(D):
@@ -93,8 +93,8 @@ def test_backward_is_the_vjp_of_explicit_jacobians():
                 JW[n * D + k, j * D + k] = mask[n, k] * X[n, j]
     Jb1 = np.vstack([np.diag(mask[n]) for n in range(N)])      # (N D, D)
     Jb2 = np.vstack([np.eye(D)] * N)
-    dX, dW, db1, db2 = residual_backward(dY, residual_forward(X, W, b1, b2)[1])
-    v = dY.ravel()
+    dX, dW, db1, db2 = residual_backward(dZ, residual_forward(X, W, b1, b2)[1])
+    v = dZ.ravel()
     np.testing.assert_allclose(dX.ravel(), JX.T @ v, rtol=1e-12)
     np.testing.assert_allclose(dW.ravel(), JW.T @ v, rtol=1e-12)
     np.testing.assert_allclose(db1, Jb1.T @ v, rtol=1e-12)
@@ -103,17 +103,17 @@ def test_backward_is_the_vjp_of_explicit_jacobians():
 
 def test_backward_matches_sympy_at_a_point():
     """SymPy differentiates the block itself (ReLU as Max), evaluated at a random point."""
-    X0, W0, b10, b20, dY0 = block(2, 3, seed=11, margin=1e-3)
+    X0, W0, b10, b20, dZ0 = block(2, 3, seed=11, margin=1e-3)
     X = sp.Matrix(2, 3, sp.symbols("x0:6", real=True))
     W = sp.Matrix(3, 3, sp.symbols("w0:9", real=True))
     b1 = sp.Matrix(1, 3, sp.symbols("c0:3", real=True))
     b2 = sp.Matrix(1, 3, sp.symbols("d0:3", real=True))
     A = X * W + sp.ones(2, 1) * b1
-    Y = X + A.applyfunc(lambda t: sp.Max(t, 0)) + sp.ones(2, 1) * b2
-    e = sum(sp.Matrix(dY0).multiply_elementwise(Y))
+    Z = X + A.applyfunc(lambda t: sp.Max(t, 0)) + sp.ones(2, 1) * b2
+    e = sum(sp.Matrix(dZ0).multiply_elementwise(Z))
     point = {**dict(zip(X, X0.ravel())), **dict(zip(W, W0.ravel())),
              **dict(zip(b1, b10)), **dict(zip(b2, b20))}
-    grads = residual_backward(dY0, residual_forward(X0, W0, b10, b20)[1])
+    grads = residual_backward(dZ0, residual_forward(X0, W0, b10, b20)[1])
     for symbols, grad in zip((X, W, b1, b2), grads):
         exact = np.array([float(sp.diff(e, s).subs(point)) for s in symbols])
         np.testing.assert_allclose(grad.ravel(), exact, rtol=1e-12, atol=1e-12)
@@ -121,25 +121,25 @@ def test_backward_matches_sympy_at_a_point():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_every_gradient_passes_a_gradient_check(seed):
-    X, W, b1, b2, dY = block(4, 3, seed=seed, margin=1e-3)
-    dX, dW, db1, db2 = residual_backward(dY, residual_forward(X, W, b1, b2)[1])
-    gradcheck(lambda X_: residual_forward(X_, W, b1, b2)[0], X.copy(), dX, upstream=dY)
-    gradcheck(lambda W_: residual_forward(X, W_, b1, b2)[0], W.copy(), dW, upstream=dY)
-    gradcheck(lambda b_: residual_forward(X, W, b_, b2)[0], b1.copy(), db1, upstream=dY)
-    gradcheck(lambda b_: residual_forward(X, W, b1, b_)[0], b2.copy(), db2, upstream=dY)
+    X, W, b1, b2, dZ = block(4, 3, seed=seed, margin=1e-3)
+    dX, dW, db1, db2 = residual_backward(dZ, residual_forward(X, W, b1, b2)[1])
+    gradcheck(lambda X_: residual_forward(X_, W, b1, b2)[0], X.copy(), dX, upstream=dZ)
+    gradcheck(lambda W_: residual_forward(X, W_, b1, b2)[0], W.copy(), dW, upstream=dZ)
+    gradcheck(lambda b_: residual_forward(X, W, b_, b2)[0], b1.copy(), db1, upstream=dZ)
+    gradcheck(lambda b_: residual_forward(X, W, b1, b_)[0], b2.copy(), db2, upstream=dZ)
 
 
 # --- shapes, dtypes, the cache, errors ----------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtypes_are_kept(dtype):
-    X, W, b1, b2, dY = block(5, 3, seed=3, dtype=dtype)
-    Y, cache = residual_forward(X, W, b1, b2)
-    grads = residual_backward(dY, cache)
-    assert Y.dtype == dtype and all(g.dtype == dtype for g in grads)
+    X, W, b1, b2, dZ = block(5, 3, seed=3, dtype=dtype)
+    Z, cache = residual_forward(X, W, b1, b2)
+    grads = residual_backward(dZ, cache)
+    assert Z.dtype == dtype and all(g.dtype == dtype for g in grads)
     assert [g.shape for g in grads] == [X.shape, W.shape, b1.shape, b2.shape]
-    reference = by_example(*(v.astype(np.float64) for v in (X, W, b1, b2, dY)))
-    for got, want in zip((Y, *grads), reference):
+    reference = by_example(*(v.astype(np.float64) for v in (X, W, b1, b2, dZ)))
+    for got, want in zip((Z, *grads), reference):
         np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-12,
                                    atol=1e-5 if dtype == np.float32 else 1e-12)
 
@@ -153,10 +153,10 @@ def test_the_cache_holds_the_input_the_weights_and_a_boolean_mask():
 
 
 def test_inputs_are_not_modified():
-    X, W, b1, b2, dY = block(4, 3, seed=6)
-    copies = [v.copy() for v in (X, W, b1, b2, dY)]
-    residual_backward(dY, residual_forward(X, W, b1, b2)[1])
-    for original, copy in zip((X, W, b1, b2, dY), copies):
+    X, W, b1, b2, dZ = block(4, 3, seed=6)
+    copies = [v.copy() for v in (X, W, b1, b2, dZ)]
+    residual_backward(dZ, residual_forward(X, W, b1, b2)[1])
+    for original, copy in zip((X, W, b1, b2, dZ), copies):
         np.testing.assert_array_equal(original, copy)
 
 
@@ -164,21 +164,21 @@ def test_relu_derivative_at_zero_is_zero():
     X = np.array([[1.0, 0.0], [0.0, 2.0]])
     W = np.eye(2)
     b1 = np.array([-1.0, 0.0])            # A = [[0, 0], [-1, 2]]: two entries exactly 0
-    dY = np.ones((2, 2))
+    dZ = np.ones((2, 2))
     _, cache = residual_forward(X, W, b1, np.zeros(2))
     A = X @ W + b1
     assert np.any(A == 0)
-    dX, dW, db1, db2 = residual_backward(dY, cache)
+    dX, dW, db1, db2 = residual_backward(dZ, cache)
     np.testing.assert_array_equal(cache[2], A > 0)
     np.testing.assert_array_equal(db1, (A > 0).sum(axis=0))
     np.testing.assert_array_equal(db2, [2.0, 2.0])
 
 
 def test_nan_propagates_and_does_not_vanish_in_the_relu():
-    X, W, b1, b2, dY = block(3, 3, seed=8)
+    X, W, b1, b2, dZ = block(3, 3, seed=8)
     X[1, 0] = np.nan
-    Y, _ = residual_forward(X, W, b1, b2)
-    assert np.isnan(Y[1]).all() and np.isfinite(Y[[0, 2]]).all()
+    Z, _ = residual_forward(X, W, b1, b2)
+    assert np.isnan(Z[1]).all() and np.isfinite(Z[[0, 2]]).all()
 
 
 @pytest.mark.parametrize("X, W, words", [
@@ -201,11 +201,11 @@ sizes = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**32 - 1
 @given(sizes, st.floats(-3, 3), st.floats(-3, 3))
 def test_backward_is_linear_in_the_upstream_gradient(size, alpha, beta):
     N, D, seed = size
-    X, W, b1, b2, dY = block(N, D, seed)
-    dY2 = np.random.default_rng(seed + 1).normal(size=(N, D))
+    X, W, b1, b2, dZ = block(N, D, seed)
+    dZ2 = np.random.default_rng(seed + 1).normal(size=(N, D))
     cache = residual_forward(X, W, b1, b2)[1]
-    combined = residual_backward(alpha * dY + beta * dY2, cache)
-    for c, g1, g2 in zip(combined, residual_backward(dY, cache), residual_backward(dY2, cache)):
+    combined = residual_backward(alpha * dZ + beta * dZ2, cache)
+    for c, g1, g2 in zip(combined, residual_backward(dZ, cache), residual_backward(dZ2, cache)):
         np.testing.assert_allclose(c, alpha * g1 + beta * g2, rtol=1e-9, atol=1e-9)
 
 
@@ -213,27 +213,27 @@ def test_backward_is_linear_in_the_upstream_gradient(size, alpha, beta):
 @given(sizes)
 def test_the_skip_path_contributes_exactly_dY(size):
     N, D, seed = size
-    X, W, b1, b2, dY = block(N, D, seed)
+    X, W, b1, b2, dZ = block(N, D, seed)
     cache = residual_forward(X, W, b1, b2)[1]
-    dX = residual_backward(dY, cache)[0]
-    branch = ((X @ W + b1 > 0) * dY) @ W.T            # F alone
-    np.testing.assert_allclose(dX - dY, branch, rtol=1e-9, atol=1e-12)
-    # a dead branch (every unit off) leaves the identity: dX == dY exactly, no weight gradient
+    dX = residual_backward(dZ, cache)[0]
+    branch = ((X @ W + b1 > 0) * dZ) @ W.T            # F alone
+    np.testing.assert_allclose(dX - dZ, branch, rtol=1e-9, atol=1e-12)
+    # a dead branch (every unit off) leaves the identity: dX == dZ exactly, no weight gradient
     dead = residual_forward(X, np.zeros((D, D)), -np.ones(D), b2)
     np.testing.assert_array_equal(dead[0], X + b2)
-    dX0, dW0, db10, db20 = residual_backward(dY, dead[1])
-    np.testing.assert_array_equal(dX0, dY)
+    dX0, dW0, db10, db20 = residual_backward(dZ, dead[1])
+    np.testing.assert_array_equal(dX0, dZ)
     assert not dW0.any() and not db10.any()
-    np.testing.assert_allclose(db20, dY.sum(axis=0))
+    np.testing.assert_allclose(db20, dZ.sum(axis=0))
 
 
 @settings(max_examples=60, deadline=None)
 @given(sizes)
 def test_parameter_gradients_add_over_the_batch(size):
     N, D, seed = size
-    X, W, b1, b2, dY = block(N, D, seed)
-    whole = residual_backward(dY, residual_forward(X, W, b1, b2)[1])
-    rows = [residual_backward(dY[n:n + 1], residual_forward(X[n:n + 1], W, b1, b2)[1])
+    X, W, b1, b2, dZ = block(N, D, seed)
+    whole = residual_backward(dZ, residual_forward(X, W, b1, b2)[1])
+    rows = [residual_backward(dZ[n:n + 1], residual_forward(X[n:n + 1], W, b1, b2)[1])
             for n in range(N)]
     np.testing.assert_allclose(whole[0], np.vstack([r[0] for r in rows]), rtol=1e-12)
     for k in (1, 2, 3):

@@ -9,15 +9,15 @@ __all__ = ["residual_block_forward", "residual_dx", "residual_param_grads",
            "residual_numerical_grads", "residual_sgd_step"]
 
 HINT_FORWARD = ("reread chapter 8, section 8.4 'From columns to rows: the batch form': "
-                "Y = X + relu(X @ W + b1) + b2, the ReLU between the two biases.")
+                "Z = X + relu(X @ W + b1) + b2, the ReLU between the two biases.")
 HINT_DX = ("reread chapter 8, section 8.2 'The backward pass: gradients add where paths "
-           "merge', then the table in section 8.4: one term per path from X to Y.")
+           "merge', then the table in section 8.4: one term per path from X to Z.")
 HINT_PARAMS = ("reread chapter 8, section 8.3 'Parameter gradients, and what the forward pass "
                "must keep', then the table in section 8.4: which parameters sit behind the "
                "ReLU's mask, and which bias does not?")
 HINT_NUMERIC = ("reread chapter 8, section 8.6 'Gradient checks', and chapter 1, section 1.4 "
-                "'Gradient checking': centered differences of L = sum(dY * Y).")
-HINT_SGD = ("reread chapter 8, section 8.7 'Gradient descent on a block': dY = (Y - T) / N, "
+                "'Gradient checking': centered differences of L = sum(dZ * Z).")
+HINT_SGD = ("reread chapter 8, section 8.7 'Gradient descent on a block': dZ = (Z - T) / N, "
             "then each parameter minus lr times its own gradient.")
 
 
@@ -26,14 +26,14 @@ def _relu(A):
 
 
 def _block(N, D, seed, dtype=np.float64, margin=0.0):
-    """Random X, W, b1, b2, dY with both signs of pre-activation, |A| > margin everywhere."""
+    """Random X, W, b1, b2, dZ with both signs of pre-activation, |A| > margin everywhere."""
     rng = fresh_rng(seed)
     while True:
         X, W = rng.normal(size=(N, D)), rng.normal(size=(D, D)) / np.sqrt(D)
-        b1, b2, dY = rng.normal(size=D), rng.normal(size=D), rng.normal(size=(N, D))
+        b1, b2, dZ = rng.normal(size=D), rng.normal(size=D), rng.normal(size=(N, D))
         A = X @ W + b1
         if np.min(np.abs(A)) > margin and (A > 0).any() and (A < 0).any():
-            return tuple(v.astype(dtype) for v in (X, W, b1, b2, dY))
+            return tuple(v.astype(dtype) for v in (X, W, b1, b2, dZ))
 
 
 def _fresh(seed, margin=0.0, high=8):
@@ -80,9 +80,9 @@ def _compare_all(got, expected, names, inputs, hint, rtol=1e-10, atol=1e-12):
             raise CheckFailed(f"{name}: {failure.message}", failure.hint) from None
 
 
-def _inputs(X, W, dY=None):
+def _inputs(X, W, dZ=None):
     text = f"X of shape {X.shape}, W of shape {W.shape}, dtype {X.dtype}"
-    return text + (", dY random" if dY is not None else "")
+    return text + (", dZ random" if dZ is not None else "")
 
 
 # ---------------------------------------------------------------- task 1: the forward pass
@@ -94,7 +94,7 @@ def _inputs(X, W, dY=None):
     "0); add b2 after the ReLU; add X last. Only the pre-activation goes through the ReLU.",
 ))
 def residual_block_forward(candidate):
-    """candidate(X, W, b1, b2) -> Y = X + relu(X @ W + b1) + b2, shape and dtype of X."""
+    """candidate(X, W, b1, b2) -> Z = X + relu(X @ W + b1) + b2, shape and dtype of X."""
     cases = [("a batch of 5 examples of width 4", _block(5, 4, 81)),
              ("a single example (1, 3)", _block(1, 3, 82)),
              ("a batch of 64 examples of width 16", _block(64, 16, 83)),
@@ -105,14 +105,14 @@ def residual_block_forward(candidate):
         got = call(candidate, X, W, b1, b2, hint=HINT_FORWARD)
         if isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], np.ndarray):
             raise CheckFailed(
-                f"your function returned a tuple of two values: return Y alone (the cache is "
+                f"your function returned a tuple of two values: return Z alone (the cache is "
                 f"residual_forward's business, not this task's)\n  input: {inputs}", HINT_FORWARD)
         right = X + _relu(X @ W + b1) + b2
         for wrong, message in [
             (_relu(X @ W + b1) + b2, "you returned F(X) = relu(X @ W + b1) + b2 alone: the skip "
              "path is missing, add X"),
             (X + _relu(X @ W.T + b1) + b2, "you used W.T: with one example per row the dense "
-             "layer is X @ W (W = H^T of the column form)"),
+             "layer is X @ W (W = V^T of the column form)"),
             (X + _relu(X @ W + b1 + b2), "b2 went inside the ReLU: the block is "
              "relu(X @ W + b1) + b2, with b2 added after the ReLU"),
             (_relu(X + X @ W + b1) + b2, "the ReLU was applied to X + X @ W + b1: the skip path "
@@ -133,49 +133,49 @@ def residual_block_forward(candidate):
 
 @task(hints=(
     "Reread chapter 8, section 8.2 'The backward pass: gradients add where paths merge': X "
-    "reaches Y along two paths, the skip "
+    "reaches Z along two paths, the skip "
     "path and the branch, and their gradients add.",
-    "The skip path passes dY through unchanged. The branch zeroes dY where the ReLU was off "
+    "The skip path passes dZ through unchanged. The branch zeroes dZ where the ReLU was off "
     "(recompute its mask from the pre-activation, X times W plus b1), then goes back through "
     "the dense layer: a product with W transposed. Add the two.",
 ))
 def residual_dx(candidate):
-    """candidate(dY, X, W, b1) -> dX, the gradient of the residual block with respect to X."""
+    """candidate(dZ, X, W, b1) -> dX, the gradient of the residual block with respect to X."""
     cases = [("a square batch, N = D = 4", _block(4, 4, 91)),
              ("a batch of 5 examples of width 3", _block(5, 3, 92)),
              ("a single example (1, 6)", _block(1, 6, 93)),
              ("a batch of 50 examples of width 20", _block(50, 20, 94))]
     cases += _fresh(90)
-    for name, (X, W, b1, b2, dY) in cases:
-        inputs = f"{name}: {_inputs(X, W, dY)}"
-        got = call(candidate, dY, X, W, b1, hint=HINT_DX)
+    for name, (X, W, b1, b2, dZ) in cases:
+        inputs = f"{name}: {_inputs(X, W, dZ)}"
+        got = call(candidate, dZ, X, W, b1, hint=HINT_DX)
         A = X @ W + b1
         mask = A > 0
-        Y = X + _relu(A)          # the output as the candidate can compute it (no b2 given)
-        right = dY + (mask * dY) @ W.T
+        Z = X + _relu(A)          # the output as the candidate can compute it (no b2 given)
+        right = dZ + (mask * dZ) @ W.T
         if isinstance(got, np.ndarray) and got.shape == (X.shape[1], X.shape[1]) != X.shape:
             raise CheckFailed(
                 f"wrong shape {got.shape}, expected {X.shape}: did you add an identity matrix "
-                f"for the skip path? The skip path contributes dY itself (I times the upstream "
+                f"for the skip path? The skip path contributes dZ itself (I times the upstream "
                 f"gradient), not I\n  input: {inputs}", HINT_DX)
         identity = np.eye(X.shape[1]) if X.shape[0] == X.shape[1] else 0.0
         for wrong, message in [
-            ((mask * dY) @ W.T, "the skip path is missing: that is the gradient of F(X) alone. "
-             "X reaches Y along two paths, and their gradients add: dX = dY + ..."),
-            ((mask * dY) @ W.T + identity, "you added the identity matrix for the "
-             "skip path: it contributes I times the upstream gradient, that is dY itself"),
-            (dY + dY @ W.T, "the ReLU's mask is missing: its Jacobian is diag(mask), not the "
-             "identity; multiply dY by mask = (X @ W + b1 > 0) before W.T"),
-            (dY + (mask * dY) @ W, "W where W.T belongs: with rows as examples the branch "
-             "gradient is (mask * dY) @ W.T (the column form's H^T g)"),
-            (dY + ((X > 0) * dY) @ W.T, "the mask came from X > 0: the ReLU's input is the "
+            ((mask * dZ) @ W.T, "the skip path is missing: that is the gradient of F(X) alone. "
+             "X reaches Z along two paths, and their gradients add: dX = dZ + ..."),
+            ((mask * dZ) @ W.T + identity, "you added the identity matrix for the "
+             "skip path: it contributes I times the upstream gradient, that is dZ itself"),
+            (dZ + dZ @ W.T, "the ReLU's mask is missing: its Jacobian is diag(mask), not the "
+             "identity; multiply dZ by mask = (X @ W + b1 > 0) before W.T"),
+            (dZ + (mask * dZ) @ W, "W where W.T belongs: with rows as examples the branch "
+             "gradient is (mask * dZ) @ W.T (the column form's V^T g)"),
+            (dZ + ((X > 0) * dZ) @ W.T, "the mask came from X > 0: the ReLU's input is the "
              "pre-activation X @ W + b1, not the block's input"),
-            (dY + ((X @ W > 0) * dY) @ W.T, "the mask came from X @ W > 0: the pre-activation "
+            (dZ + ((X @ W > 0) * dZ) @ W.T, "the mask came from X @ W > 0: the pre-activation "
              "includes the bias, X @ W + b1"),
-            (dY + ((Y > 0) * dY) @ W.T, "the mask came from the block's output Y > 0: it must "
+            (dZ + ((Z > 0) * dZ) @ W.T, "the mask came from the block's output Z > 0: it must "
              "be the sign of the ReLU's input X @ W + b1"),
-            (dY + mask * (dY @ W.T), "the mask was applied after W.T: the ReLU sits after the "
-             "dense layer in the forward pass, so backwards it comes first: (mask * dY) @ W.T"),
+            (dZ + mask * (dZ @ W.T), "the mask was applied after W.T: the ReLU sits after the "
+             "dense layer in the forward pass, so backwards it comes first: (mask * dZ) @ W.T"),
         ]:
             _mistake(got, right, wrong, message, inputs, HINT_DX)
         expect_array(got, right, inputs=inputs, hint=HINT_DX, rtol=1e-10, atol=1e-12)
@@ -187,26 +187,26 @@ def residual_dx(candidate):
 @task(hints=(
     "Reread chapter 8, section 8.3 'Parameter gradients, and what the forward pass must keep': "
     "W and b1 sit inside the ReLU, b2 outside it.",
-    "Mask dY by where the pre-activation was positive, as in task 2. The gradient of W pairs X "
+    "Mask dZ by where the pre-activation was positive, as in task 2. The gradient of W pairs X "
     "transposed with that masked gradient; b1 sums the masked gradient over the examples; b2 "
-    "sums dY itself over the examples. Return the three as a tuple.",
+    "sums dZ itself over the examples. Return the three as a tuple.",
 ))
 def residual_param_grads(candidate):
-    """candidate(dY, X, W, b1) -> (dW, db1, db2) of the residual block."""
+    """candidate(dZ, X, W, b1) -> (dW, db1, db2) of the residual block."""
     names = ("dW", "db1", "db2")
     cases = [("a batch of 5 examples of width 3", _block(5, 3, 101)),
              ("a square batch, N = D = 4", _block(4, 4, 102)),
              ("a single example (1, 5)", _block(1, 5, 103)),
              ("a batch of 40 examples of width 12", _block(40, 12, 104))]
     cases += _fresh(100)
-    for name, (X, W, b1, b2, dY) in cases:
-        inputs = f"{name}: {_inputs(X, W, dY)}"
-        got = _unpack(call(candidate, dY, X, W, b1, hint=HINT_PARAMS), names, inputs,
+    for name, (X, W, b1, b2, dZ) in cases:
+        inputs = f"{name}: {_inputs(X, W, dZ)}"
+        got = _unpack(call(candidate, dZ, X, W, b1, hint=HINT_PARAMS), names, inputs,
                       HINT_PARAMS)
         mask = X @ W + b1 > 0
-        dA = mask * dY
+        dA = mask * dZ
         N = X.shape[0]
-        right = (X.T @ dA, dA.sum(axis=0), dY.sum(axis=0))
+        right = (X.T @ dA, dA.sum(axis=0), dZ.sum(axis=0))
         dW, db1, db2 = got
         for got_b, right_b, label in ((db1, right[1], "db1"), (db2, right[2], "db2")):
             if isinstance(got_b, np.ndarray) and got_b.shape == X.shape != right_b.shape:
@@ -218,54 +218,54 @@ def residual_param_grads(candidate):
                 raise CheckFailed(
                     f"{label} has shape {got_b.shape}: you summed over the features (axis=1); "
                     f"sum over the examples (axis=0)\n  input: {inputs}", HINT_PARAMS)
-        _mistake(dW, right[0], dA.T @ X, "dW is transposed: (mask * dY).T @ X is the gradient "
-                 "for H = W.T of the column form; for W it is X.T @ (mask * dY)", inputs,
+        _mistake(dW, right[0], dA.T @ X, "dW is transposed: (mask * dZ).T @ X is the gradient "
+                 "for V = W.T of the column form; for W it is X.T @ (mask * dZ)", inputs,
                  HINT_PARAMS)
-        _mistake(dW, right[0], X.T @ dY, "dW is missing the ReLU's mask: X.T @ (mask * dY)",
+        _mistake(dW, right[0], X.T @ dZ, "dW is missing the ReLU's mask: X.T @ (mask * dZ)",
                  inputs, HINT_PARAMS)
         _mistake(dW, right[0], right[0] / N, "dW is divided by N: the examples' gradients add "
-                 "(a mean belongs in the loss, and then it is already inside dY)", inputs,
+                 "(a mean belongs in the loss, and then it is already inside dZ)", inputs,
                  HINT_PARAMS)
-        _mistake(db1, right[1], dY.sum(axis=0), "db1 is missing the mask: b1 sits inside the "
-                 "ReLU, so its gradient is (mask * dY) summed over the rows", inputs, HINT_PARAMS)
+        _mistake(db1, right[1], dZ.sum(axis=0), "db1 is missing the mask: b1 sits inside the "
+                 "ReLU, so its gradient is (mask * dZ) summed over the rows", inputs, HINT_PARAMS)
         _mistake(db2, right[2], dA.sum(axis=0), "db2 has the mask: b2 is added after the ReLU, "
-                 "so its gradient is dY summed over the rows, unmasked", inputs, HINT_PARAMS)
+                 "so its gradient is dZ summed over the rows, unmasked", inputs, HINT_PARAMS)
         for got_b, right_b, label in ((db1, right[1], "db1"), (db2, right[2], "db2")):
             _mistake(got_b, right_b, right_b / N, f"{label} is divided by N: sum the examples' "
                      "gradients, do not average them", inputs, HINT_PARAMS)
         _compare_all(got, right, names, inputs, HINT_PARAMS)
-    passed("residual_param_grads", f"{len(cases)} batches: dW = X.T @ (mask * dY), sums over rows")
+    passed("residual_param_grads", f"{len(cases)} batches: dW = X.T @ (mask * dZ), sums over rows")
 
 
 # ---------------------------------------------------------------- task 4: a numerical check
 
-def _analytic(X, W, b1, b2, dY):
+def _analytic(X, W, b1, b2, dZ):
     _, cache = residual_forward(X, W, b1, b2)
-    return residual_backward(dY, cache)
+    return residual_backward(dZ, cache)
 
 
 @task(hints=(
     "Reread chapter 8, section 8.6 'Gradient checks', and chapter 1, section 1.4: nudge "
     "one entry of one parameter at a time, up and down by h, and watch the scalar loss.",
-    "Work on copies of the four arrays. For every entry: add h, evaluate the loss (the sum of dY "
+    "Work on copies of the four arrays. For every entry: add h, evaluate the loss (the sum of dZ "
     "times the block's output), subtract h, evaluate again, restore the entry, and store the "
     "difference over 2h. Return the four gradient arrays as a tuple.",
 ))
 def residual_numerical_grads(candidate):
-    """candidate(X, W, b1, b2, dY) -> (dX, dW, db1, db2) by centered differences."""
+    """candidate(X, W, b1, b2, dZ) -> (dX, dW, db1, db2) by centered differences."""
     names = ("dX", "dW", "db1", "db2")
     cases = [("a batch of 3 examples of width 4", _block(3, 4, 111, margin=0.05)),
              ("a batch of 5 examples of width 2", _block(5, 2, 112, margin=0.05))]
     cases += _fresh(110, margin=0.05, high=5)
-    for name, (X, W, b1, b2, dY) in cases:
-        inputs = f"{name}: {_inputs(X, W, dY)}, no pre-activation within 0.05 of the kink"
-        got = _unpack(call(candidate, X, W, b1, b2, dY, hint=HINT_NUMERIC), names, inputs,
+    for name, (X, W, b1, b2, dZ) in cases:
+        inputs = f"{name}: {_inputs(X, W, dZ)}, no pre-activation within 0.05 of the kink"
+        got = _unpack(call(candidate, X, W, b1, b2, dZ, hint=HINT_NUMERIC), names, inputs,
                       HINT_NUMERIC)
-        right = _analytic(X, W, b1, b2, dY)
-        ones = _analytic(X, W, b1, b2, np.ones_like(dY))
+        right = _analytic(X, W, b1, b2, dZ)
+        ones = _analytic(X, W, b1, b2, np.ones_like(dZ))
         for g, r, o, label in zip(got, right, ones, names):
-            _mistake(g, r, o, f"{label} is the gradient of sum(Y), the VJP with an all-ones "
-                     "upstream gradient: differentiate L = sum(dY * Y) instead", inputs,
+            _mistake(g, r, o, f"{label} is the gradient of sum(Z), the VJP with an all-ones "
+                     "upstream gradient: differentiate L = sum(dZ * Z) instead", inputs,
                      HINT_NUMERIC)
             _mistake(g, r, 2 * r, f"{label} is twice the right value: a centered difference "
                      "(L(p + h) - L(p - h)) spans 2h, so divide by 2h", inputs, HINT_NUMERIC)
@@ -286,15 +286,15 @@ def residual_numerical_grads(candidate):
 # ---------------------------------------------------------------- task 5: one SGD step
 
 def _sgd_reference(X, T, W, b1, b2, lr):
-    Y, cache = residual_forward(X, W, b1, b2)
-    _, dW, db1, db2 = residual_backward((Y - T) / X.shape[0], cache)
+    Z, cache = residual_forward(X, W, b1, b2)
+    _, dW, db1, db2 = residual_backward((Z - T) / X.shape[0], cache)
     return W - lr * dW, b1 - lr * db1, b2 - lr * db2
 
 
 @task(hints=(
     "Reread chapter 8, section 8.7 'Gradient descent on a block': the loss is a mean over the "
     "batch, and a step moves each parameter against its own gradient.",
-    "Run the block forward, form the upstream gradient (Y minus T) over N, get the three "
+    "Run the block forward, form the upstream gradient (Z minus T) over N, get the three "
     "parameter gradients from task 3, and return each parameter minus lr times its gradient, "
     "as new arrays: the inputs must stay untouched.",
 ))
@@ -322,9 +322,9 @@ def residual_sgd_step(candidate):
         swapped = (right[0], b1 + step[2], b2 + step[1])
         for g, r, a, n, label in zip(got, right, ascent, no_mean, names):
             _mistake(g, r, a, f"{label} moved uphill: gradient descent subtracts lr times the "
-                     "gradient (and dY = (Y - T) / N, not (T - Y) / N)", inputs, HINT_SGD)
+                     "gradient (and dZ = (Z - T) / N, not (T - Z) / N)", inputs, HINT_SGD)
             _mistake(g, r, n, f"{label} moved N = {N} times too far: the loss is a mean over "
-                     "the examples, so dY = (Y - T) / N", inputs, HINT_SGD)
+                     "the examples, so dZ = (Z - T) / N", inputs, HINT_SGD)
         for g, r, s, label in zip(got[1:], right[1:], swapped[1:], names[1:]):
             _mistake(g, r, s, f"{label} was updated with the other bias's gradient: b1 takes "
                      "db1 (masked), b2 takes db2 (unmasked)", inputs, HINT_SGD)

@@ -436,7 +436,7 @@ task(name="relu_backward", chapter=7, section="7.2 'ReLU and its mask'",
 # ---------------------------------------------------------------- chapter 8: the residual block
 
 RESIDUAL = dict(
-    symbols={"g": "the upstream gradient ∂e/∂y (D)", "V": "the weights (D×D)",
+    symbols={"g": "the upstream gradient ∂e/∂z (D)", "V": "the weights (D×D)",
              "m": "the ReLU mask, 1 where Vx + b₁ > 0 and 0 elsewhere (D)",
              "x": "the block's input (D)", "I": "the D×D identity"},
     model=Model([V("V", ("D", "D")), V("x", ("D",)), V("g", ("D",)), V("m", ("D",), "mask")],
@@ -446,8 +446,8 @@ RES_PARAMETERS = "8.3 'Parameter gradients, and what the forward pass must keep'
 RES_MISTAKES = "8.9 'Classic mistakes'"
 
 task(name="residual_input_gradient", chapter=8, section=RES_BACKWARD,
-     asks="∂e/∂x for y = x + relu(Vx + b₁) + b₂, with g = ∂e/∂y",
-     asks_latex=r"\frac{\partial e}{\partial x},\ y = x + \operatorname{relu}(Vx + b_1) + b_2",
+     asks="∂e/∂x for z = x + relu(Vx + b₁) + b₂, with g = ∂e/∂z",
+     asks_latex=r"\frac{\partial e}{\partial x},\ z = x + \operatorname{relu}(Vx + b_1) + b_2",
      reference="g + V^T*(m*g)",
      also_right=["g + V^T*diag(m)*g", "(I + diag(m)*V)^T*g", "g + transpose(V) @ (m ⊙ g)",
                  "g + V^T*(m^2*g)"],
@@ -466,8 +466,8 @@ task(name="residual_input_gradient", chapter=8, section=RES_BACKWARD,
      **RESIDUAL)
 
 task(name="residual_weight_gradient", chapter=8, section=RES_PARAMETERS,
-     asks="∂e/∂V for y = x + relu(Vx + b₁) + b₂, with g = ∂e/∂y",
-     asks_latex=r"\frac{\partial e}{\partial V},\ y = x + \operatorname{relu}(Vx + b_1) + b_2",
+     asks="∂e/∂V for z = x + relu(Vx + b₁) + b₂, with g = ∂e/∂z",
+     asks_latex=r"\frac{\partial e}{\partial V},\ z = x + \operatorname{relu}(Vx + b_1) + b_2",
      reference="(m*g)*x^T",
      also_right=["diag(m)*g*x^T", "(x*(m*g)^T)^T", "hadamard(m, g) @ xᵀ"],
      slips=[Slip("g*x^T", "the mask is missing: the gradient reaching the dense node is "
@@ -483,8 +483,8 @@ task(name="residual_weight_gradient", chapter=8, section=RES_PARAMETERS,
      **RESIDUAL)
 
 task(name="residual_bias_gradient", chapter=8, section=RES_PARAMETERS,
-     asks="∂e/∂b₁ for y = x + relu(Vx + b₁) + b₂, with g = ∂e/∂y",
-     asks_latex=r"\frac{\partial e}{\partial b_1},\ y = x + \operatorname{relu}(Vx + b_1) + b_2",
+     asks="∂e/∂b₁ for z = x + relu(Vx + b₁) + b₂, with g = ∂e/∂z",
+     asks_latex=r"\frac{\partial e}{\partial b_1},\ z = x + \operatorname{relu}(Vx + b_1) + b_2",
      reference="m*g", also_right=["diag(m)*g", "g ⊙ m", "hadamard(m, g)"],
      slips=[Slip("g", "the mask is missing: that is ∂e/∂b₂, the bias after the ReLU"),
             Slip("V^T*(m*g)", "Vᵀ belongs to the input's path, not to the bias added after "
