@@ -123,6 +123,17 @@ def test_relu_masked_entries_are_exactly_zero_even_for_infinite_dout():
     assert relu_backward(np.array([np.inf, 1.0]), x).tolist() == [0.0, 1.0]
 
 
+def test_relu_masked_zeros_are_signed_like_dout_only_where_dout_is_finite():
+    # the docstring: dout * 0 keeps dout's sign; with an inf or NaN anywhere in dout,
+    # np.where picks entry by entry and every masked entry is +0.0
+    x = np.array([-1.0, -1.0, 0.0, 2.0])
+    finite = relu_backward(np.array([-3.0, 3.0, -0.0, -4.0]), x)
+    np.testing.assert_array_equal(np.signbit(finite), [True, False, True, True])
+    for bad in (np.inf, np.nan):
+        dx = relu_backward(np.array([-3.0, 3.0, -0.0, bad]), x)
+        assert dx[:3].tolist() == [0.0, 0.0, 0.0] and not np.signbit(dx[:3]).any()
+
+
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_relu_non_finite_dout_passes_only_where_the_mask_is_on(bad):
     x = np.array([[-1.0, 2.0, 0.0], [3.0, -4.0, 5.0]])

@@ -142,7 +142,7 @@ def vjp_linear(candidate):
     "Reread chapter 1, section 1.3 'Vector-Jacobian products': reverse mode goes backwards, "
     "last layer first, and reuses the VJPs you already wrote.",
     "First send v back through the linear layer (task 3): that gives the gradient with respect "
-    "to h, the tanh output. Then send that back through tanh at x (task 2).",
+    "to z, the tanh output. Then send that back through tanh at x (task 2).",
 ))
 def vjp_two_layers(candidate):
     """candidate(W, x, v) -> the gradient of vᵀ W tanh(x) with respect to x."""
@@ -163,7 +163,7 @@ def vjp_two_layers(candidate):
                 np.allclose(got, wrong) for wrong in at_Wx):
             raise CheckFailed(
                 "tanh' evaluated at W x: in s = vᵀ W tanh(x), tanh acts on x, so its derivative "
-                "is 1 - h^2 with h = tanh(x), the tanh layer's own output; W x never goes "
+                "is 1 - z^2 with z = tanh(x), the tanh layer's own output; W x never goes "
                 f"through tanh\n  input: {inputs}", HINT_VJP)
         expect_array(got, expected, inputs=inputs, hint=HINT_VJP, rtol=1e-10, atol=1e-12)
     passed("vjp_two_layers", "reverse mode through tanh then W, no Jacobian built")

@@ -24,7 +24,9 @@ def relu_backward(dout, cache):
 
     ReLU has no derivative at x == 0 (left slope 0, right slope 1); we use 0
     there, the usual choice. The mask comes from x, not from dout. Masked
-    entries are 0 (-0.0 where dout < 0) even where dout is inf or NaN.
+    entries are zeros even where dout is inf or NaN: dout * 0, signed like
+    dout (-0.0 where dout < 0), if all of dout is finite; +0.0 if any entry
+    of dout is inf or NaN (np.where then picks entry by entry).
     """
     x = cache
     # dout times the diagonal Jacobian diag([x > 0]), which is never built
