@@ -127,8 +127,8 @@ GENERIC = [  # wrong answers outside the catalogs: the mistake any task can have
     ("sigmoid_derivative", "s*(1 - s) + 10^(-64)*10^(-64)*x", "which is not 0"),
     ("sigmoid_derivative", "s*(1 - s) + exp(-x^2 - 1000)", "which is not 0"),
     # points are not all multiples of 2^-30 (and numbers inside functions are bounded)
-    ("tanh_backward", "dout*(1 - t^2) + sin(2^33*pi*x)", "numbers inside a function are at most"),
-    ("tanh_backward", "dout*(1 - t^2) + sin(2^19*pi*x)*x^2", "counterexample: at "),
+    ("tanh_backward", "dout*(1 - tau^2) + sin(2^33*pi*x)", "numbers inside a function are at most"),
+    ("tanh_backward", "dout*(1 - tau^2) + sin(2^19*pi*x)*x^2", "counterexample: at "),
     # the ones vector is ones(K), not 1
     ("cross_entropy_any_targets", "(1^T*t)*p - t", "a number has no transpose"),
     # an answer that rebuilds a size from ones(N) meets a size set it cannot know
@@ -141,7 +141,7 @@ GENERIC = [  # wrong answers outside the catalogs: the mistake any task can have
     ("sigmoid_derivative", "s*(1 - s)*(x < 5)", "counterexample: at x = 5.0003"),
     ("sigmoid_derivative", "s*(1 - s)*((x < 5) + (x > 5.00001))", "at x = 5.000005"),
     # past a wrong cut-off the truth is tiny (about 4e-26), not 0
-    ("tanh_backward", "dout*(1 - t^2)*(abs(x) < 30)", "counterexample: at x = -30.001"),
+    ("tanh_backward", "dout*(1 - tau^2)*(abs(x) < 30)", "counterexample: at x = -30.001"),
     ("relu_backward", "dout*(x > 0)*(sin(x) < 0.99)", "cannot be checked: it switches where"),
     # a size used as a number could vanish at the sizes checked: checked at one more set
     ("softmax_cross_entropy_batch", "(P - T)/N + (N - 2)*(N - 3)*P",

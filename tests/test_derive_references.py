@@ -150,7 +150,7 @@ def sigmoid_derivative(name):
 
 def tanh_backward(name):
     x, dout = sympy.symbols("x dout", real=True)
-    return [(reference(name, {"x": x, "dout": dout, "t": tanh(x)}),
+    return [(reference(name, {"x": x, "dout": dout, "tau": tanh(x)}),
              dout * sympy.diff(tanh(x), x))]
 
 

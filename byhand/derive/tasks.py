@@ -34,11 +34,11 @@ def task(**fields):
 VJP = "1.3 'Vector-Jacobian products'"
 
 task(name="vjp_linear_input", chapter=1, section=VJP,
-     asks="∂L/∂x for y = W x, with upstream gradient v = ∂L/∂y",
-     asks_latex=r"\frac{\partial L}{\partial x}\ \text{for}\ y = Wx,\ "
-                r"v = \frac{\partial L}{\partial y}",
+     asks="∂L/∂x for a = W x, with upstream gradient v = ∂L/∂a",
+     asks_latex=r"\frac{\partial L}{\partial x}\ \text{for}\ a = Wx,\ "
+                r"v = \frac{\partial L}{\partial a}",
      symbols={"W": "the m×n weight matrix", "x": "the input (n)",
-              "v": "the upstream gradient ∂L/∂y (m)"},
+              "v": "the upstream gradient ∂L/∂a (m)"},
      model=Model([V("W", ("m", "n")), V("x", ("n",)), V("v", ("m",))],
                  sizes=[{"m": 3, "n": 2}, {"m": 2, "n": 4}], square={"m": 3, "n": 3},
                  shown=["W", "v"]),
@@ -48,15 +48,15 @@ task(name="vjp_linear_input", chapter=1, section=VJP,
             Slip("v^T*W", "the row vᵀW has the right numbers, but a gradient has the shape of "
                           "x, a column: (vᵀW)ᵀ = Wᵀv"),
             Slip("W^T*x", "x instead of the upstream gradient v: the VJP multiplies the "
-                          "transposed Jacobian by v = ∂L/∂y"),
+                          "transposed Jacobian by v = ∂L/∂a"),
             Slip("-W^T*v", "the sign is flipped: ∂L/∂x = Wᵀv")])
 
 task(name="vjp_linear_weight", chapter=1, section=VJP,
-     asks="∂L/∂W for y = W x, with upstream gradient v = ∂L/∂y",
-     asks_latex=r"\frac{\partial L}{\partial W}\ \text{for}\ y = Wx,\ "
-                r"v = \frac{\partial L}{\partial y}",
+     asks="∂L/∂W for a = W x, with upstream gradient v = ∂L/∂a",
+     asks_latex=r"\frac{\partial L}{\partial W}\ \text{for}\ a = Wx,\ "
+                r"v = \frac{\partial L}{\partial a}",
      symbols={"W": "the m×n weight matrix", "x": "the input (n)",
-              "v": "the upstream gradient ∂L/∂y (m)"},
+              "v": "the upstream gradient ∂L/∂a (m)"},
      model=Model([V("W", ("m", "n")), V("x", ("n",)), V("v", ("m",))],
                  sizes=[{"m": 3, "n": 2}, {"m": 2, "n": 4}], square={"m": 3, "n": 3},
                  shown=["x", "v"]),
@@ -67,7 +67,7 @@ task(name="vjp_linear_weight", chapter=1, section=VJP,
                           "product v xᵀ"),
             Slip("W^T*v", "that is ∂L/∂x, the gradient with respect to the input, not the "
                           "weights"),
-            Slip("W*x", "that is the forward value y = W x; the weight gradient is v xᵀ")])
+            Slip("W*x", "that is the forward value a = W x; the weight gradient is v xᵀ")])
 
 task(name="chain_rule_jacobian", chapter=1,
      section="1.2 'The chain rule is a product of Jacobians'",
@@ -395,27 +395,27 @@ task(name="sigmoid_derivative", chapter=7, section="7.4 'sigmoid: σ(1 − σ)'"
             Slip("-s*(1 - s)", "the sign is flipped: σ increases everywhere")])
 
 task(name="tanh_backward", chapter=7, section="7.3 'tanh: 1 − tanh² of the output'",
-     asks="dx = ∂L/∂x for t = tanh(x), given dout = ∂L/∂t and the cached output t",
-     asks_latex=r"\frac{\partial L}{\partial x},\ t = \tanh x,\ "
-                r"\mathrm{dout} = \frac{\partial L}{\partial t}",
-     symbols={"dout": "the upstream gradient ∂L/∂t", "t": "the cached output tanh(x)",
+     asks="dx = ∂L/∂x for τ = tanh(x), given dout = ∂L/∂τ and the cached output τ (tau)",
+     asks_latex=r"\frac{\partial L}{\partial x},\ \tau = \tanh x,\ "
+                r"\mathrm{dout} = \frac{\partial L}{\partial \tau}",
+     symbols={"dout": "the upstream gradient ∂L/∂τ", "tau": "the cached output tanh(x)",
               "x": "the input"},
      model=Model([V("x"), V("dout")], sizes=SCALAR,
-                 derived=lambda env: {"t": sympy.tanh(env["x"])}, shown=["x", "t", "dout"]),
+                 derived=lambda env: {"tau": sympy.tanh(env["x"])}, shown=["x", "tau", "dout"]),
      latex_names={"dout": r"\mathrm{dout}"},
-     reference="dout*(1 - t^2)",
-     also_right=["dout - dout*t^2", "dout*(1 - tanh(x)^2)", "dout/cosh(x)^2",
-                 "dout*(1 - t)*(1 + t)"],
-     slips=[Slip("dout*(1 - tanh(t)^2)", "the derivative at the wrong point: the cache holds the "
-                                         "output t = tanh x, and 1 − tanh²(t) is tanh' at t; "
-                                         "use 1 − t²", ACTIVATION_MISTAKES),
-            Slip("dout*(1 - t)", "1 − tanh x: in the quotient rule v' = e^x − e^{−x} "
+     reference="dout*(1 - tau^2)",
+     also_right=["dout - dout*tau^2", "dout*(1 - tanh(x)^2)", "dout/cosh(x)^2",
+                 "dout*(1 - tau)*(1 + tau)"],
+     slips=[Slip("dout*(1 - tanh(tau)^2)", "the derivative at the wrong point: the cache holds "
+                                           "the output τ = tanh x, and 1 − tanh²(τ) is tanh' at "
+                                           "τ; use 1 − τ²", ACTIVATION_MISTAKES),
+            Slip("dout*(1 - tau)", "1 − tanh x: in the quotient rule v' = e^x − e^{−x} "
                                  "(the inner derivative of e^{−x} is −e^{−x})",
                  ACTIVATION_MISTAKES),
-            Slip("1 - t^2", "dout is missing: the backward pass multiplies the local derivative "
+            Slip("1 - tau^2", "dout is missing: the backward pass multiplies the local derivative "
                             "by the upstream gradient"),
-            Slip("dout*(1 + t^2)", "the sign: tanh' = 1 − tanh²"),
-            Slip("dout*t^2", "tanh' = 1 − tanh², not tanh²")])
+            Slip("dout*(1 + tau^2)", "the sign: tanh' = 1 − tanh²"),
+            Slip("dout*tau^2", "tanh' = 1 − tanh², not tanh²")])
 
 task(name="relu_backward", chapter=7, section="7.2 'ReLU and its mask'",
      asks="dx = ∂L/∂x for out = relu(x) at x ≠ 0, given dout = ∂L/∂out",
