@@ -14,7 +14,8 @@ measured a fraction of a second apart) and the table gives its median over the r
 its range (min to max).
 PyTorch is optional: where it is not installed its columns say so (but --write refuses:
 the chapters quote them). NumPy and SciPy run these element-wise passes and reductions on one
-thread; PyTorch fuses each function's passes in C++ and spreads them over its threads.
+thread; PyTorch fuses softmax's and log_softmax's passes into one C++ kernel and spreads it
+over its threads (its logsumexp runs as separate operations).
 Targets (issue "Chapters 3-5"): never slower than SciPy; logsumexp <= 0.4x, softmax and
 log_softmax <= 0.9x SciPy's time.
 

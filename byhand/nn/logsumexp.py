@@ -32,5 +32,5 @@ def logsumexp(x, axis=-1, keepdims=False):
         e = np.subtract(x, m, dtype=work)   # (..., n, ...) every entry <= 0
         np.exp(e, out=e)                    # in [0, 1]; the max gives 1
         s = e.sum(axis=axis, keepdims=keepdims)   # >= 1 if m finite
-        y = np.log(s) + (m if keepdims else np.squeeze(m, axis))
-    return y.astype(x.dtype, copy=False)
+        lse = np.log(s) + (m if keepdims else np.squeeze(m, axis))
+    return lse.astype(x.dtype, copy=False)

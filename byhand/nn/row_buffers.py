@@ -14,10 +14,12 @@ def row_buffer(x):
 
     Rows run along the last axis, where NumPy's innermost loop runs. A row of
     128 to 4096 entries gets a buffer of its own length (rounded up to 16, as
-    NumPy requires), so one value per row is subtracted or divided by the
-    fastest loop NumPy has. Shorter rows gain nothing, and longer ones never
-    share a buffer anyway. On exit, even after an error, the caller's buffer
-    size is back.
+    NumPy requires), so that one value per row is subtracted or divided
+    without a copy of it repeated along the buffer. Shorter rows gain nothing,
+    and longer ones never share a buffer anyway. Whether it pays depends on the
+    NumPy version and the CPU: with NumPy 2.4 on the machine of
+    bench/results/softmax.txt it bought nothing measurable (chapter 2 says so).
+    On exit, even after an error, the caller's buffer size is back.
     """
     n = np.shape(x)[-1] if np.ndim(x) else 0       # the length of a row
     before = np.getbufsize()
