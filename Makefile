@@ -31,13 +31,14 @@ else
 PORTABLE ?= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 endif
 
-.PHONY: help book test unit notebooks site a11y execute exercises data bench lab clean distclean
+.PHONY: help book test unit notebooks site a11y execute exercises data bench lab lab-env lab-test clean distclean
 
 help:
 	@echo "make book       build the web book into $(SITE), with JupyterLite in $(SITE)/lite"
 	@echo "make test       every check: unit tests, notebooks (nbval), book build (-W), browser test"
 	@echo "make a11y       accessibility rules (axe-core) on every page; make test checks a sample"
 	@echo "make lab        open JupyterLab at the repository root (its own environment, .venv/lab)"
+	@echo "make lab-test   the student's path in a real JupyterLab, in Chromium (not part of make test)"
 	@echo "make data       fetch MNIST into the cache (~/.cache/byhand/mnist or \$$BYHAND_DATA)"
 	@echo "make bench      speed, side by side: softmax family vs SciPy/PyTorch; an MNIST epoch vs PyTorch;"
 	@echo "                chapter pages in Chromium: time to math drawn and to load, 1x and 4x CPU"
@@ -89,11 +90,13 @@ book: $(SETUP) $(ASSETS) $(SITE)/.inputs
 # MNIST is fetched meanwhile (a second make, two jobs; each job's output is shown when it ends).
 test: $(SETUP)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target book data
-	env $(PORTABLE) $(BIN)/pytest $(NBVAL) -n 2 --dist loadscope --no-loadscope-reorder tests chapters solutions appendices
+	env $(PORTABLE) $(BIN)/pytest $(NBVAL) -n 2 --dist loadscope --no-loadscope-reorder \
+	  --ignore=tests/test_lab.py tests chapters solutions appendices
 
 # The tests of byhand and the pipeline alone; the ones that read the built site are left out.
 unit: $(SETUP)
-	$(BIN)/pytest tests --ignore-glob='tests/test_site*.py' --ignore=tests/test_lite.py
+	$(BIN)/pytest tests --ignore-glob='tests/test_site*.py' --ignore=tests/test_lite.py \
+	  --ignore=tests/test_lab.py
 
 notebooks: $(SETUP) data
 	env $(PORTABLE) $(BIN)/pytest $(NBVAL) chapters solutions appendices
@@ -135,11 +138,22 @@ distclean: clean
 # chapters/, exercises/ and solutions/ are all in its file browser.
 LAB := $(VENV)/lab
 $(LAB)/.installed: $(SETUP) requirements.txt requirements-lab.txt binder/requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(LAB)
-	$(LAB)/bin/python -m pip install --quiet --disable-pip-version-check \
+	$(PYTHON) -m venv --clear $(LAB)
+	$(BIN)/uv pip install --quiet --python $(LAB)/bin/python --compile-bytecode \
 	  -r binder/requirements.txt -r requirements-lab.txt -c requirements.txt
-	$(LAB)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(LAB)/bin/python --no-deps -e .
+	$(LAB)/bin/python -m pip check --disable-pip-version-check || \
+	  { echo "make: requirements-lab.txt misses a pin (see above)"; exit 1; }
 	@touch $@
+
+lab-env: $(LAB)/.installed
 
 lab: $(LAB)/.installed
 	$(LAB)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
+
+# The student's path in a real JupyterLab (tests/test_lab.py): an exercise notebook run top to
+# bottom with a verdict under every check, chapter 2's explorer moved with a live kernel, MyST
+# rendered by jupyterlab-myst. About a minute, plus a minute to build .venv/lab the first time;
+# `make test` leaves it out to stay within its 10 minutes.
+lab-test: $(LAB)/.installed
+	$(BIN)/pytest tests/test_lab.py
