@@ -207,20 +207,20 @@ def reverse_mode_delta(name):
 
 
 def mnist_output_weight_gradient(name):
-    H2, W3, T = symbols("H2", 2, 3), symbols("W3", 3, 2), simplex_rows("T", 2, 2)
-    P = softmax_rows(H2 * W3)
+    Z2, W3, T = symbols("Z2", 2, 3), symbols("W3", 3, 2), simplex_rows("T", 2, 2)
+    P = softmax_rows(Z2 * W3)
     E = -sum(T[n, k] * log(P[n, k]) for n in range(2) for k in range(2)) / 2
-    return [(reference(name, {"H2": H2, "P": P, "T": T, "N": 2}), gradient(E, W3))]
+    return [(reference(name, {"Z2": Z2, "P": P, "T": T, "N": 2}), gradient(E, W3))]
 
 
 def mnist_hidden_gradient(name):
     G3, W3, p = symbols("G3", 2, 4), symbols("W3", 3, 4), symbols("p", 2, 3, positive=True)
     signs = Matrix([[1, -1, 1], [-1, -1, 1]])
     A2 = p.multiply_elementwise(signs)
-    H2 = A2.applyfunc(relu)
-    E = sum(G3[i, j] * (H2 * W3)[i, j] for i in range(2) for j in range(4))
+    Z2 = A2.applyfunc(relu)
+    E = sum(G3[i, j] * (Z2 * W3)[i, j] for i in range(2) for j in range(4))
     truth = gradient(E, p).multiply_elementwise(signs)  # ∂E/∂A2 = sign ⊙ ∂E/∂p
-    env = {"G3": G3, "W3": W3, "A2": A2, "H2": H2, "N": 2, "D": 3, "K": 4}
+    env = {"G3": G3, "W3": W3, "A2": A2, "Z2": Z2, "N": 2, "D": 3, "K": 4}
     return [(reference(name, env), truth)]
 
 

@@ -125,12 +125,12 @@ def parse_idx(candidate):
 
 def reference_forward(params, X):
     """Logits of the MLP [W1, b1, ..., WL, bL]: linear, ReLU, ..., linear (no ReLU last)."""
-    H = X
+    Z = X
     for l in range(0, len(params), 2):
-        H, _ = linear_forward(H, params[l], params[l + 1])
+        Z, _ = linear_forward(Z, params[l], params[l + 1])
         if l + 2 < len(params):
-            H, _ = relu_forward(H)
-    return H
+            Z, _ = relu_forward(Z)
+    return Z
 
 
 def _net(sizes, seed, dtype=np.float64):
@@ -189,7 +189,7 @@ def mlp_forward(candidate):
         no_bias = reference_forward([p if i % 2 == 0 else 0 * p for i, p in enumerate(params)],
                                     X)
         if _is(got, no_bias):
-            raise CheckFailed(f"on {name}: the biases are missing (A = H W + b)", HINT_NET)
+            raise CheckFailed(f"on {name}: the biases are missing (A = Z W + b)", HINT_NET)
         expect_array(got, expected, inputs=f"{name}: {describe(X)}", hint=HINT_NET,
                      rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-6)
     passed("mlp_forward", f"{len(cases)} networks of 1 to 4 layers, float32 and float64")
@@ -263,14 +263,14 @@ def reference_loss_and_gradients(params, X, y, relu_mask=True):
 
     relu_mask=False builds a classic mistake: the backward pass skips the ReLUs' masks.
     """
-    caches, H = [], X
+    caches, Z = [], X
     for l in range(0, len(params), 2):
-        H, cache = linear_forward(H, params[l], params[l + 1])
+        Z, cache = linear_forward(Z, params[l], params[l + 1])
         caches.append(cache)
         if l + 2 < len(params):
-            H, cache = relu_forward(H)
+            Z, cache = relu_forward(Z)
             caches.append(cache)
-    loss, ce = softmax_cross_entropy_forward(H, y)
+    loss, ce = softmax_cross_entropy_forward(Z, y)
     d = softmax_cross_entropy_backward(1.0, ce)
     grads = [None] * len(params)
     for l in reversed(range(0, len(params), 2)):
@@ -428,7 +428,7 @@ def train_mlp(candidate):
                               HINT_TRAIN)
         if kind == "W" and (p.ndim != 2 or p.shape[0] != width):
             raise CheckFailed(f"W{i // 2 + 1} has shape {p.shape}; it should be ({width}, ...): "
-                              "weights are (fan_in, fan_out), A = H W + b", HINT_TRAIN)
+                              "weights are (fan_in, fan_out), A = Z W + b", HINT_TRAIN)
         if kind == "W":
             width = p.shape[1]
         elif p.shape != (width,):

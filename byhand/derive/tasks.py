@@ -583,38 +583,38 @@ MNIST_NETWORK = "10.2 'The network, assembled from the book's layers'"
 MNIST_SIZES = [{"N": 2, "D": 3, "K": 4}, {"N": 3, "D": 2, "K": 3}]
 
 task(name="mnist_output_weight_gradient", chapter=10, section=MNIST_NETWORK,
-     asks="∂E/∂W³ for A³ = H²W³ + 1b³ᵀ and E the mean cross-entropy of softmax(A³) and T",
-     asks_latex=r"\frac{\partial E}{\partial W^{3}},\ A^{3} = H^{2}W^{3} + \mathbf{1}b^{3\top}",
-     symbols={"H2": "the last hidden layer's output H² (N×D)", "P": "softmax of A³'s rows (N×K)",
+     asks="∂E/∂W³ for A³ = Z²W³ + 1b³ᵀ and E the mean cross-entropy of softmax(A³) and T",
+     asks_latex=r"\frac{\partial E}{\partial W^{3}},\ A^{3} = Z^{2}W^{3} + \mathbf{1}b^{3\top}",
+     symbols={"Z2": "the last hidden layer's output Z² (N×D)", "P": "softmax of A³'s rows (N×K)",
               "T": "the targets (N×K), rows of probabilities: one-hot for labels", "N": "the batch size"},
-     model=Model([V("H2", ("N", "D")), V("P", ("N", "K"), "simplex"),
+     model=Model([V("Z2", ("N", "D")), V("P", ("N", "K"), "simplex"),
                   V("T", ("N", "K"), "simplex")],
                  sizes=MNIST_SIZES, square={"N": 3, "D": 3, "K": 3}),
-     latex_names={"H2": "H^{2}"},
-     reference="H2^T*(P - T)/N",
-     also_right=["H2^T*P/N - H2^T*T/N", "(1/N)*H2^T @ (P - T)", "((P - T)^T*H2)^T/N"],
-     slips=[Slip("H2^T*(P - T)", "missing 1/N: the loss is the mean over the batch",
+     latex_names={"Z2": "Z^{2}"},
+     reference="Z2^T*(P - T)/N",
+     also_right=["Z2^T*P/N - Z2^T*T/N", "(1/N)*Z2^T @ (P - T)", "((P - T)^T*Z2)^T/N"],
+     slips=[Slip("Z2^T*(P - T)", "missing 1/N: the loss is the mean over the batch",
                  "5.4 'The batch mean and its 1/N'", 5),
-            Slip("H2^T*(T - P)/N", "the sign: T − P is the gradient of the log-likelihood, "
+            Slip("Z2^T*(T - P)/N", "the sign: T − P is the gradient of the log-likelihood, "
                                    "the loss without its minus",
                  "5.5 'The sign convention: a loss is minimized'", 5),
-            Slip("(P - T)^T*H2/N", "the math convention's weight gradient, K×D: the book's "
-                                   "W³ is D×K, so (H²)ᵀ G³", "6.1 'Two conventions for one layer'",
+            Slip("(P - T)^T*Z2/N", "the math convention's weight gradient, K×D: the book's "
+                                   "W³ is D×K, so (Z²)ᵀ G³", "6.1 'Two conventions for one layer'",
                  6),
-            Slip("H2*(P - T)/N", "H² without its transpose: (D×K) comes from (D×N)(N×K)"),
-            Slip("H2^T*(P - T)/(N*K)", "divided by K too: only the batch mean puts a 1/N")])
+            Slip("Z2*(P - T)/N", "Z² without its transpose: (D×K) comes from (D×N)(N×K)"),
+            Slip("Z2^T*(P - T)/(N*K)", "divided by K too: only the batch mean puts a 1/N")])
 
 task(name="mnist_hidden_gradient", chapter=10, section=MNIST_NETWORK,
-     asks="G² = ∂E/∂A² for H² = relu(A²), A³ = H²W³ + 1b³ᵀ, given G³ = ∂E/∂A³",
-     asks_latex=r"G^{2} = \frac{\partial E}{\partial A^{2}},\ H^{2} = \operatorname{relu}(A^{2})",
+     asks="G² = ∂E/∂A² for Z² = relu(A²), A³ = Z²W³ + 1b³ᵀ, given G³ = ∂E/∂A³",
+     asks_latex=r"G^{2} = \frac{\partial E}{\partial A^{2}},\ Z^{2} = \operatorname{relu}(A^{2})",
      symbols={"G3": "∂E/∂A³ (N×K)", "W3": "W³ (D×K)", "A2": "the pre-activation A² (N×D, no "
-              "entry 0)", "H2": "relu(A²) (N×D)"},
+              "entry 0)", "Z2": "relu(A²) (N×D)"},
      model=Model([V("G3", ("N", "K")), V("W3", ("D", "K")), V("A2", ("N", "D"), "signed")],
                  sizes=MNIST_SIZES, square={"N": 3, "D": 3, "K": 3},
-                 derived=lambda env: {"H2": env["A2"].applyfunc(relu)}),
-     latex_names={"G3": "G^{3}", "W3": "W^{3}", "A2": "A^{2}", "H2": "H^{2}"},
+                 derived=lambda env: {"Z2": env["A2"].applyfunc(relu)}),
+     latex_names={"G3": "G^{3}", "W3": "W^{3}", "A2": "A^{2}", "Z2": "Z^{2}"},
      reference="(G3*W3^T)*(A2 > 0)",
-     also_right=["(A2 > 0)*(G3*W3^T)", "hadamard(G3 @ W3^T, H2 > 0)", "G3*W3^T*step(A2)"],
+     also_right=["(A2 > 0)*(G3*W3^T)", "hadamard(G3 @ W3^T, Z2 > 0)", "G3*W3^T*step(A2)"],
      slips=[Slip("G3*W3^T", "the ReLU's mask is missing: its Jacobian is diag(1[A² > 0])",
                  "7.8 'Classic mistakes'", 7),
             Slip("(G3*W3^T)*(G3*W3^T > 0)", "the mask taken from the upstream gradient (a "

@@ -21,25 +21,25 @@ def init_mlp(sizes, rng, dtype=np.float32):
 def mlp_logits(params, X):
     """X (N, 784) -> logits (N, 10), keeping no caches: for predictions."""
     W1, b1, W2, b2, W3, b3 = params
-    H1 = relu_forward(linear_forward(X, W1, b1)[0])[0]     # (N, 256)
-    H2 = relu_forward(linear_forward(H1, W2, b2)[0])[0]    # (N, 128)
-    return linear_forward(H2, W3, b3)[0]                   # (N, 10)
+    Z1 = relu_forward(linear_forward(X, W1, b1)[0])[0]     # (N, 256)
+    Z2 = relu_forward(linear_forward(Z1, W2, b2)[0])[0]    # (N, 128)
+    return linear_forward(Z2, W3, b3)[0]                   # (N, 10)
 
 
 def loss_and_gradients(params, X, y):
     """Mean loss on a batch, X (N, 784) and y (N,), and its gradients (like params)."""
     W1, b1, W2, b2, W3, b3 = params
     A1, lin1 = linear_forward(X, W1, b1)         # (N, 256)
-    H1, relu1 = relu_forward(A1)
-    A2, lin2 = linear_forward(H1, W2, b2)        # (N, 128)
-    H2, relu2 = relu_forward(A2)
-    A3, lin3 = linear_forward(H2, W3, b3)        # (N, 10) logits
+    Z1, relu1 = relu_forward(A1)
+    A2, lin2 = linear_forward(Z1, W2, b2)        # (N, 128)
+    Z2, relu2 = relu_forward(A2)
+    A3, lin3 = linear_forward(Z2, W3, b3)        # (N, 10) logits
     loss, ce = softmax_cross_entropy_forward(A3, y)
     dA3 = softmax_cross_entropy_backward(1.0, ce)          # (P - T) / N
-    dH2, dW3, db3 = linear_backward(dA3, lin3)
-    dA2 = relu_backward(dH2, relu2)
-    dH1, dW2, db2 = linear_backward(dA2, lin2)
-    dA1 = relu_backward(dH1, relu1)
+    dZ2, dW3, db3 = linear_backward(dA3, lin3)
+    dA2 = relu_backward(dZ2, relu2)
+    dZ1, dW2, db2 = linear_backward(dA2, lin2)
+    dA1 = relu_backward(dZ1, relu1)
     dW1, db1 = X.T @ dA1, dA1.sum(axis=0)       # linear_backward without dX (pixels)
     return loss, [dW1, db1, dW2, db2, dW3, db3]
 
