@@ -73,8 +73,8 @@ def products(n, sizes=SIZES):
     """The matrix products of one step on a batch of n: (m, k, n) of an (m, k) @ (k, n)."""
     d0, d1, d2, d3 = sizes
     forward = [(n, d0, d1), (n, d1, d2), (n, d2, d3)]
-    backward = [(d2, n, d3), (n, d3, d2),     # dW3 = H2^T dA3, dH2 = dA3 W3^T
-                (d1, n, d2), (n, d2, d1),     # dW2, dH1
+    backward = [(d2, n, d3), (n, d3, d2),     # dW3 = Z2^T dA3, dZ2 = dA3 W3^T
+                (d1, n, d2), (n, d2, d1),     # dW2, dZ1
                 (d0, n, d1)]                  # dW1 (no dX for the pixels)
     return forward + backward
 
@@ -97,7 +97,7 @@ def floor_epoch(params, X, order, batch):
             work[n] = dict(
                 xb=np.empty((n, d0), f), A1=np.empty((n, d1), f), A2=np.empty((n, d2), f),
                 A3=np.empty((n, d3), f), dA3=rng.standard_normal((n, d3)).astype(f),
-                dH2=np.empty((n, d2), f), dH1=np.empty((n, d1), f),
+                dZ2=np.empty((n, d2), f), dZ1=np.empty((n, d1), f),
                 dW3=np.empty((d2, d3), f), dW2=np.empty((d1, d2), f), dW1=np.empty((d0, d1), f))
         return work[n]
 
@@ -109,10 +109,10 @@ def floor_epoch(params, X, order, batch):
         np.matmul(b["A1"], W2, out=b["A2"])
         np.matmul(b["A2"], W3, out=b["A3"])
         np.matmul(b["A2"].T, b["dA3"], out=b["dW3"])
-        np.matmul(b["dA3"], W3.T, out=b["dH2"])
-        np.matmul(b["A1"].T, b["dH2"], out=b["dW2"])
-        np.matmul(b["dH2"], W2.T, out=b["dH1"])
-        np.matmul(b["xb"].T, b["dH1"], out=b["dW1"])
+        np.matmul(b["dA3"], W3.T, out=b["dZ2"])
+        np.matmul(b["A1"].T, b["dZ2"], out=b["dW2"])
+        np.matmul(b["dZ2"], W2.T, out=b["dZ1"])
+        np.matmul(b["xb"].T, b["dZ1"], out=b["dW1"])
 
 
 # ---------------------------------------------------------------- PyTorch, the same network
