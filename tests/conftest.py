@@ -54,8 +54,10 @@ def _file_of(nodeid):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Longest files first (a stable sort: cells stay in order); the scheduler keeps this order."""
-    if config.getoption("dist", "no") == "no":
+    """Longest files first (a stable sort: cells stay in order); the scheduler keeps this order.
+    The workers collect, and the scheduler deals out their order: sort there (a worker's own
+    `dist` option reads "no")."""
+    if config.getoption("dist", "no") == "no" and not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(_file_of(item.nodeid), len(rank)))
