@@ -25,7 +25,6 @@ targets to a small TOML file, which chapter 10 reads and quotes.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,9 @@ import numpy as np  # noqa: E402
 
 from byhand.data import load_mnist  # noqa: E402
 from byhand.nn.mlp import init_mlp, loss_and_gradients, sgd_momentum  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, however this is run
+from machine_info import describe_machine  # noqa: E402
 
 try:
     import torch
@@ -170,17 +172,6 @@ def _seconds(function):
     return time.perf_counter() - start
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), {platform.system()}"
-
-
 def measure(args):
     """Time the epochs (printing as it goes) and return the figures as a dict."""
     if torch is not None and args.threads:
@@ -193,7 +184,7 @@ def measure(args):
     orders = [rng.permutation(len(X)) for _ in range(args.rounds + 1)]   # + a warm-up
 
     threads = args.threads or (torch.get_num_threads() if torch else os.cpu_count())
-    print(f"Machine: {machine()}; NumPy {np.__version__}, "
+    print(f"Machine: {describe_machine()}; NumPy {np.__version__}, "
           + (f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
              else "PyTorch not installed: its column is skipped (pip install torch to add it)"))
     flops = epoch_flops(len(X), args.batch)
@@ -239,7 +230,7 @@ def measure(args):
     result = dict(
         threads=threads, rounds=args.rounds, batch=args.batch,
         steps=-(-len(X) // args.batch), gflop=round(flops / 1e9, 2),
-        matmul_peak_gflops=round(peak / 1e9, 1), machine=machine(), numpy=np.__version__,
+        matmul_peak_gflops=round(peak / 1e9, 1), machine=describe_machine(), numpy=np.__version__,
         torch=torch.__version__ if torch else "not installed")
     for who in runners:
         result[f"{who}_median_s"] = round(median[who], 4)

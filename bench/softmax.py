@@ -27,9 +27,8 @@ import argparse
 import contextlib
 import importlib
 import json
-import os
-import platform
 import statistics
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -39,6 +38,9 @@ import scipy
 import scipy.special
 
 from byhand.nn import log_softmax, logsumexp, softmax
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, however this is run
+from machine_info import describe_machine  # noqa: E402
 
 SHAPE = (2000, 1000)
 SCALE = 10.0            # logits: standard normal times SCALE
@@ -113,17 +115,6 @@ def seconds(function, argument):
     return time.perf_counter() - start
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), {platform.system()}"
-
-
 def measure(name, contenders, x, t, rounds):
     """Time each contender `rounds` times, rotating the order; return the figures as a dict:
     medians in ms, and per-round ratios (ours over each other) as median, min and max."""
@@ -161,7 +152,7 @@ def run(rounds):
     """Time everything, print the table, and return the run's figures as a dict."""
     rng = np.random.default_rng(0)
     threads = torch.get_num_threads() if torch is not None else None
-    print(f"{machine()}; NumPy {np.__version__}, SciPy {scipy.__version__}, "
+    print(f"{describe_machine()}; NumPy {np.__version__}, SciPy {scipy.__version__}, "
           + (f"PyTorch {torch.__version__} ({threads} threads, and 1)" if torch
              else "PyTorch not installed: its columns are skipped (pip install torch)"))
     print(f"array {SHAPE}, standard normal x {SCALE:g}; {rounds} interleaved rounds, each "
@@ -191,7 +182,7 @@ def run(rounds):
                                              for name, figures in results[dtype].items()))
     met = all(f["target_met"] for by_name in results.values() for f in by_name.values())
     print("\nall targets met" if met else "\nsome targets missed (see MISSED above)")
-    run_ = dict(machine=machine(), numpy=np.__version__, scipy=scipy.__version__,
+    run_ = dict(machine=describe_machine(), numpy=np.__version__, scipy=scipy.__version__,
                 torch=torch.__version__ if torch else "not installed",
                 numpy_threads=1, torch_threads=threads or 0, rounds=rounds, repeats=REPEATS,
                 shape=list(SHAPE), scale=SCALE, dtypes=list(DTYPES))
