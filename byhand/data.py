@@ -312,7 +312,9 @@ def _chunks(stream, total, label):
     tqdm.auto draws it as text on stderr in a terminal and as a widget in Jupyter; without a
     label it draws nothing. `total` (bytes) may be None when a server does not say.
     """
-    with tqdm(total=total, desc=label, disable=label is None, unit="B", unit_scale=True) as bar:
+    # dynamic_ncols: the full width of a terminal, or of the notebook (the text wraps below)
+    with tqdm(total=total, desc=label, disable=label is None, unit="B", unit_scale=True,
+              dynamic_ncols=True) as bar:
         while chunk := stream.read(CHUNK):
             bar.update(len(chunk))
             yield chunk

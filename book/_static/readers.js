@@ -33,6 +33,7 @@
     ".byhand-wide-math",
     ".pst-scrollable-table-container",
     "pre",
+    ".jupyter-widgets.widget-hbox",  // e.g. a progress bar's status line, wider than a phone
   ].join(", ");
 
   function markScrollers() {
