@@ -28,7 +28,6 @@ import os
 import statistics
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from byhand.data import load_mnist  # noqa: E402
 from byhand.nn.mlp import init_mlp, loss_and_gradients, sgd_momentum  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, however this is run
-from machine_info import describe_machine  # noqa: E402
+from record import describe_machine, results_head, toml_value  # noqa: E402
 
 try:
     import torch
@@ -274,10 +273,6 @@ def measure(args):
 RESULT = "RESULT "      # the line a child run (--json) ends with
 
 
-def toml_value(value):
-    return json.dumps(value) if isinstance(value, str) else repr(value)   # a TOML string
-
-
 def write_results(path, runs, note):
     """Both runs (default threads, one thread) and the targets, as a TOML file (tomllib reads
     it; chapter 10 quotes it)."""
@@ -291,18 +286,15 @@ def write_results(path, runs, note):
         "numpy_over_floor_one_thread_measured": one["numpy_over_floor"],
         "numpy_over_floor_one_thread_met": one["numpy_over_floor"] <= TARGET_FLOOR,
     }
-    lines = [
+    comments = [
         "# One MNIST training epoch (784-256-128-10, float32, batch 128): this book's NumPy",
         "# network, the same network in PyTorch (CPU), and the epoch's matrix products alone.",
         "# Written by `python bench/mnist_epoch.py --write PATH`, in TOML syntax (Python's",
         "# tomllib reads it). Times are medians over the rounds, in seconds; ratios are ratios",
         "# of medians. Chapter 10 (section 10.6) quotes this file.",
     ]
-    lines += ["# NOTE: " + line for line in textwrap.wrap(note, 90)] if note else []
-    lines += ["", f'date = "{time.strftime("%Y-%m-%d")}"', f"note = {toml_value(note)}", "",
-              "[targets]"]
-    lines += [f"{key} = {toml_value(value).lower() if isinstance(value, bool) else value}"
-              for key, value in targets.items()]
+    lines = results_head(comments, note) + ["[targets]"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in targets.items()]
     for name in ("default_threads", "one_thread"):
         lines += ["", f"[{name}]"]
         lines += [f"{key} = {toml_value(value)}" for key, value in runs[name].items()]

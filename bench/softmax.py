@@ -26,10 +26,8 @@ machine, to a small TOML file, which chapters 2, 3 and 4 read and quote.
 import argparse
 import contextlib
 import importlib
-import json
 import statistics
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -40,7 +38,7 @@ import scipy.special
 from byhand.nn import log_softmax, logsumexp, softmax
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, however this is run
-from machine_info import describe_machine  # noqa: E402
+from record import describe_machine, results_head, toml_value  # noqa: E402
 
 SHAPE = (2000, 1000)
 SCALE = 10.0            # logits: standard normal times SCALE
@@ -191,18 +189,10 @@ def run(rounds):
 
 # ---------------------------------------------------------------- the results file (--write)
 
-def toml_value(value):
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (str, list)):
-        return json.dumps(value)          # a TOML string or array
-    return repr(value)
-
-
 def write_results(path, run_, results, note):
     """The run's settings and every function's figures, as a TOML file (tomllib reads it;
     chapters 2, 3 and 4 quote it)."""
-    lines = [
+    comments = [
         "# logsumexp, softmax and log_softmax along the rows of a (2000, 1000) array: this",
         "# book's NumPy code (byhand.nn) against SciPy and PyTorch (CPU), side by side in one",
         "# run. Written by `python bench/softmax.py --write PATH`, in TOML syntax (Python's",
@@ -213,9 +203,7 @@ def write_results(path, run_, results, note):
         "# torch_1 is PyTorch at one thread. NumPy and SciPy run these passes on one thread.",
         "# Chapters 2, 3 and 4 quote this file.",
     ]
-    lines += ["# NOTE: " + line for line in textwrap.wrap(note, 90)] if note else []
-    lines += ["", f'date = "{time.strftime("%Y-%m-%d")}"', f"note = {toml_value(note)}", "",
-              "[run]"]
+    lines = results_head(comments, note) + ["[run]"]
     lines += [f"{key} = {toml_value(value)}" for key, value in run_.items()]
     for dtype, by_name in results.items():
         for name, figures in by_name.items():
