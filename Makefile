@@ -3,7 +3,9 @@
 #   make test   set up, then run every check
 # Set-up is automatic and incremental: a virtual environment in .venv with the pinned
 # requirements and the byhand package, the pinned JavaScript assets fetched with npm, and the
-# pinned wheels the JupyterLite site ships (ipywidgets, comm, jupyterlab_widgets, tqdm) fetched with pip.
+# pinned wheels the JupyterLite site ships (ipywidgets, comm, jupyterlab_widgets, tqdm; and
+# jupyterlab-myst, pinned in requirements-lab.txt, whose lab extension renders MyST there) fetched
+# with pip.
 # The book build also builds the JupyterLite site into $(SITE)/lite (book/ext/byhand_lite.py).
 
 PYTHON ?= python3
@@ -67,7 +69,7 @@ $(SETUP): requirements.txt pyproject.toml
 
 # Sphinx neither overwrites a file it copied from html_extra_path before nor copies one again
 # when no page changed: start the site afresh when the assets change.
-$(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js) requirements.txt
+$(ASSETS): $(SETUP) tools/fetch_assets.py $(wildcard book/js/*.js) requirements.txt requirements-lab.txt
 	$(BIN)/python tools/fetch_assets.py
 	rm -rf $(SITE)
 	@touch $@

@@ -44,7 +44,7 @@ LONGEST_FIRST = [
     "tests/test_site_figures.py", "appendices/mistakes.ipynb", "chapters/08_residual.ipynb",
     "chapters/06_linear.ipynb", "tests/test_checks_mnist.py", "tests/test_execute.py",
     "tests/test_grade.py", "tests/test_derive_pyodide.py", "tests/test_exercises.py",
-    "tests/test_hints.py",
+    "tests/test_hints.py", "tests/test_lite.py",
 ]
 
 

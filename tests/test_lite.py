@@ -1,10 +1,13 @@
-"""The book's JupyterLite site (`_build/html/lite`), as built by `make book`.
+"""The book's JupyterLite site (`$BYHAND_SITE/lite`, default `_build/html/lite`, as built by
+`make book`).
 
 Checks the files, not a running kernel: every chapter, exercise and solution notebook is in the
 site, listed in its contents index, with the install cell before its first code cell; the wheels
 that cell installs are shipped, indexed and complete (every dependency resolvable without PyPI);
-the site stays lean. Opening a notebook in the lite app in a browser is in tests/test_site.py.
-What no offline test can do, booting Pyodide from its CDN, is said in the README.
+the site stays lean. In Chromium, offline: a chapter opened in the lite app shows its MyST
+rendered (jupyterlab-myst), not raw. Opening a notebook from its page's launch button is in
+tests/test_site.py. What no offline test can do, booting Pyodide from its CDN, is said in the
+README.
 
 Also here: the Binder environment agrees with requirements.txt.
 """
@@ -13,28 +16,30 @@ import ast
 import asyncio
 import hashlib
 import json
+import os
 import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-from browser import fail_if_stale
+from browser import chromium, fail_if_stale, only_local, serve
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "html"
+SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html").resolve()
 LITE = SITE / "lite"
 sys.path.insert(0, str(ROOT / "book" / "ext"))
 import byhand_lite  # noqa: E402
 
 NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in byhand_lite.notebooks(ROOT))
 KERNEL_INDEX = LITE / "extensions" / "@jupyterlite" / "pyodide-kernel-extension" / "static" / "pypi" / "all.json"
-# The whole lite site, uncompressed: JupyterLab's code is ~20 MB of it.
-LITE_BUDGET = 28_000_000
+# The whole lite site, uncompressed: JupyterLab's code is ~20 MB of it, jupyterlab-myst's
+# 7.4 MB (its JavaScript is split in chunks loaded on demand: a chapter loads a fraction).
+LITE_BUDGET = 36_000_000
 
 # What the Pyodide distribution the kernel loads (314.0.6, jupyterlite-pyodide-kernel 0.8.6's
 # default) provides among our wheels' dependencies, from its pyodide-lock.json. A dependency
@@ -51,8 +56,9 @@ PYODIDE_ENV = {"python_version": "3.14", "python_full_version": "3.14.2", "sys_p
 @pytest.fixture(scope="module")
 def lite():
     if not (LITE / "lab" / "index.html").exists():
-        pytest.fail("no JupyterLite site in _build/html/lite: run `make book` first")
-    fail_if_stale(SITE)
+        pytest.fail(f"no JupyterLite site in {LITE}: run `make book` first (or set BYHAND_SITE)")
+    if SITE == ROOT / "_build" / "html":  # BYHAND_SITE may name another build
+        fail_if_stale(SITE)
     return LITE
 
 
@@ -196,9 +202,20 @@ def test_lite_site_is_lean(lite):
     assert maps == [], f"source maps in the lite site: {maps[:5]}"
     extensions = sorted(p.parent.relative_to(LITE / "extensions").as_posix()
                         for p in (LITE / "extensions").rglob("package.json"))
-    assert extensions == sorted(byhand_lite.LAB_EXTENSIONS)
+    assert extensions == sorted([*byhand_lite.LAB_EXTENSIONS, *byhand_lite.EXTENSION_WHEELS])
     size = sum(p.stat().st_size for p in LITE.rglob("*") if p.is_file())
     assert size <= LITE_BUDGET, f"the lite site holds {size:,} bytes; budget {LITE_BUDGET:,}"
+
+
+def test_lite_myst_is_the_version_jupyterlab_gets(lite):
+    """The lite site renders MyST with the jupyterlab-myst that requirements-lab.txt pins for
+    `make lab` (a changed pin needs `tools/fetch_assets.py` run again)."""
+    pins = {canonicalize_name(line.split("==")[0]): line.split("==")[1].strip()
+            for line in (ROOT / "requirements-lab.txt").read_text().splitlines() if "==" in line}
+    for name in byhand_lite.EXTENSION_WHEELS:
+        shipped = load(LITE / "extensions" / name / "package.json")["version"]
+        assert shipped == pins[canonicalize_name(name)], (
+            f"the lite site has {name} {shipped}, requirements-lab.txt pins {pins[name]}")
 
 
 def test_binder_pins_agree_with_requirements():
@@ -213,3 +230,88 @@ def test_binder_pins_agree_with_requirements():
     post_build = ROOT / "binder" / "postBuild"
     assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
     assert "pip install" in post_build.read_text()
+
+
+# --- in the browser: what a student sees in the lite app ---------------------------------------
+
+# A markdown cell's rendered view: jupyterlab-myst's, or else JupyterLab's own renderer's.
+VIEW = ".jp-Cell-inputArea > .myst, .jp-RenderedMarkdown"
+# How many markdown cells of the open notebook are rendered.
+RENDERED = f"""() => [...document.querySelectorAll('.jp-Notebook .jp-MarkdownCell')]
+  .filter(cell => cell.querySelector('{VIEW}')?.textContent.trim()).length"""
+# Per markdown cell of the open notebook, in order: what its rendered view shows. Text is read with
+# textContent: the app skips laying out cells out of view (CSS content-visibility), and
+# innerText would leave their text out. `prose` is the text without the typeset formulas (their
+# markup keeps the TeX for screen readers) and without inline code, where a `$` may stand; a
+# fenced block (`pre`) stays in: a `$` there is raw TeX in a directive shown as code.
+VIEWS = f"""() => {{
+const titles = (view, box) => [...view.querySelectorAll(box + ' .myst-exercise-title')]
+  .map(e => e.textContent.replace(/\\s+/g, ' ').trim());
+return [...document.querySelectorAll('.jp-Notebook .jp-MarkdownCell')].map(cell => {{
+  const view = cell.querySelector('{VIEW}');
+  const prose = view.cloneNode(true);
+  prose.querySelectorAll('.katex, mjx-container, :not(pre) > code').forEach(e => e.remove());
+  return {{
+    text: view.textContent.trim(),
+    prose: prose.textContent,
+    math: view.querySelectorAll('.katex, mjx-container').length,
+    exercises: titles(view, 'aside.myst-exercise'),
+    folded: titles(view, 'details.myst-exercise:not([open])'),
+  }};
+}});
+}}"""
+
+
+@pytest.fixture(scope="module")
+def server(lite):
+    yield from serve(SITE, "lite/lab/index.html")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from chromium()
+
+
+def test_a_chapter_in_the_lite_app_shows_myst_rendered(browser, server):
+    """jupyterlab-myst renders the chapter's MyST as the book does (and as `make lab` does):
+    no `(label)=` line above the title, each {exercise} a titled exercise box rather than a
+    code block and its {solution} folded below it, every formula typeset. Without the
+    extension all of them show raw."""
+    path = "chapters/03_softmax.ipynb"
+    cells = load(LITE / "files" / path)["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    label, title = sources[0].splitlines()[:2]
+    assert label.startswith("(") and label.endswith(")="), f"{path}: no label line to hide"
+    exercises = sum(s.count("```{exercise}") for s in sources)
+    assert exercises > 0, f"{path} has no exercise to look at"
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    blocked = []
+    context.route("**/*", only_local(server, blocked))
+    page = context.new_page()
+    try:
+        page.goto(f"{server}lite/lab/index.html?path={path}")
+        # The app opens the notebook after it has loaded, then renders cell after cell.
+        page.wait_for_function(f"() => ({RENDERED})() === {len(sources)}",
+                               timeout=120_000, polling=500)
+        views = page.evaluate(VIEWS)
+    finally:
+        context.close()
+
+    first = views[0]["text"]
+    assert not first.startswith(label), f"{path}: the label line shows raw:\n{first[:200]}"
+    assert first.startswith(title.lstrip("# ")), (
+        f"{path}: the first cell does not start with its title:\n{first[:200]}")
+    shown = [t for v in views for t in v["exercises"]]
+    assert shown == [f"Exercise {n}" for n in range(1, exercises + 1)], (
+        f"{path}: {exercises} exercises in the source, shown as exercise boxes: {shown}")
+    folded = [t for v in views for t in v["folded"]]
+    assert folded == [f"Solution to Exercise {n}" for n in range(1, exercises + 1)], (
+        f"{path}: {exercises} solutions in the source, shown folded: {folded}")
+    for source, view in zip(sources, views):
+        if "$" in source:
+            assert view["math"] > 0 and "$" not in view["prose"], (
+                f"{path}: raw TeX in the cell starting {source[:60]!r}:\n{view['prose'][:300]}")
+    # The kernel's worker asks for Pyodide from its CDN (blocked here); nothing else leaves.
+    assert all(url.endswith("/pyodide.mjs") for url in blocked), (
+        f"requests to other hosts: {blocked}")

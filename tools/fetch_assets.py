@@ -10,7 +10,9 @@ to the site root (`html_extra_path`). Nothing fetched here is committed.
 It also downloads, with pip, the wheels the book's JupyterLite site ships because Pyodide does not
 distribute them (ipywidgets, comm, jupyterlab_widgets) or distributes an older one than byhand
 needs (tqdm), at the versions pinned in requirements.txt, into `_build/wheels/`
-(book/ext/byhand_lite.py puts them in the lite site).
+(book/ext/byhand_lite.py puts them in the lite site); and the jupyterlab-myst wheel, at the
+version requirements-lab.txt pins, whose prebuilt lab extension renders the notebooks' MyST in
+the lite site as in JupyterLab (byhand_lite.py extracts the extension; piplite never sees it).
 
 Run by `make assets`; safe to run again (a verified tarball is reused).
 """
@@ -108,9 +110,11 @@ CSS_SOURCE_MAPS_IN_EMBED = 17
 # Our own small scripts that go beside the vendored ones.
 OWN_JS = ROOT / "book" / "js"
 
-# Wheels for the JupyterLite site (pure Python; pinned in requirements.txt).
+# Wheels for the JupyterLite site (pure Python; pinned in requirements.txt): the kernel's...
 WHEELS = ROOT / "_build" / "wheels"
 LITE_WHEELS = ("ipywidgets", "comm", "jupyterlab_widgets", "tqdm")
+# ...and the lab extension's, pinned for `make lab` in requirements-lab.txt (one pin for both).
+LAB_EXTENSION_WHEELS = ("jupyterlab_myst",)
 
 
 def fail(message):
@@ -183,17 +187,19 @@ def strip_css_source_maps(embed):
     return len(text) - len(stripped)
 
 
-def pinned(project):
+def pinned(project, requirements="requirements.txt"):
     normal = project.lower().replace("_", "-")
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / requirements).read_text(encoding="utf-8").splitlines():
         name, sep, version = line.strip().partition("==")
         if sep and name.lower().replace("_", "-") == normal:
             return version
-    fail(f"{project} is not pinned in requirements.txt")
+    fail(f"{project} is not pinned in {requirements}")
 
 
 def fetch_wheels():
     specs = [f"{project}=={pinned(project)}" for project in LITE_WHEELS]
+    specs += [f"{project}=={pinned(project, 'requirements-lab.txt')}"
+              for project in LAB_EXTENSION_WHEELS]
     wanted_names = {spec.split("==")[0].lower().replace("-", "_") + "-" + spec.split("==")[1]
                     for spec in specs}
     WHEELS.mkdir(parents=True, exist_ok=True)

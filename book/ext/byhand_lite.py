@@ -10,7 +10,10 @@ A Sphinx extension around jupyterlite-sphinx. It
   requires tqdm>=4.68.3, so piplite takes this one). tools/fetch_assets.py downloads them at
   the versions pinned in requirements.txt;
 - has jupyterlite-sphinx build the site into `<html outdir>/lite/` (source maps stripped, only
-  the shared packages the apps use, only the two lab extensions the notebooks need);
+  the shared packages the apps use, only the lab extensions the notebooks need: the Pyodide
+  kernel's and the widget manager's from this environment, and jupyterlab-myst's, which renders
+  the notebooks' MyST markdown (labels, roles, exercises, admonitions, math) as JupyterLab does
+  with `make lab`, from its wheel in `_build/wheels/`: it is not installed here);
 - points each notebook page's "JupyterLite" launch button (sphinx-book-theme) at that page's
   notebook in the lite site with a page-relative URL, so the book works from any sub-path;
 - drops the CSS and JavaScript jupyterlite-sphinx adds to every page (a web font from another
@@ -46,11 +49,16 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIRS = ("chapters", "exercises", "solutions")
 LITE_DIR = "lite"  # jupyterlite-sphinx's output folder inside the html outdir
 LAB_URL = f"{LITE_DIR}/lab/index.html"
-# Downloaded by tools/fetch_assets.py (pins from requirements.txt); byhand is built here.
+# Downloaded by tools/fetch_assets.py (pins from requirements.txt; jupyterlab-myst's from
+# requirements-lab.txt); byhand is built here.
 FETCHED_WHEELS = ROOT / "_build" / "wheels"
 SHIPPED = ("ipywidgets", "comm", "jupyterlab_widgets", "tqdm")
-# Lab extensions the lite site needs: the Pyodide kernel and the ipywidgets manager.
+# Lab extensions the lite site needs: the Pyodide kernel and the ipywidgets manager...
 LAB_EXTENSIONS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager")
+# ...and, by the wheel that carries it (fetched, never offered to piplite), the MyST renderer.
+# Its wheel's server part (a notebook-trust notary) is for jupyter-server, which the lite site
+# has none of; JupyterLite takes only the prebuilt extension in share/jupyter/labextensions.
+EXTENSION_WHEELS = {"jupyterlab-myst": "jupyterlab_myst"}
 INSTALL_TAG = "byhand-lite-install"
 INSTALL_SOURCE = [
     "# In JupyterLite (Python in the browser), install the book's helpers from this site.\n",
@@ -172,6 +180,25 @@ def stage_wheels(pypi: Path) -> list[Path]:
 
 # --- the JupyterLite build -------------------------------------------------------------------
 
+def extension_wheel(name: str, project: str) -> Path:
+    """The fetched wheel of `project`, checked to carry the prebuilt lab extension `name`
+    (jupyter lite build skips a wheel's extension without load information, silently)."""
+    found = sorted(FETCHED_WHEELS.glob(f"{project}-*-py3-none-any.whl"))
+    if len(found) != 1:
+        raise LiteError(
+            f"expected one {project} wheel in {FETCHED_WHEELS}, found {len(found)}: "
+            "run `make book` (or `.venv/bin/python tools/fetch_assets.py`) first"
+        )
+    with zipfile.ZipFile(found[0]) as zf:
+        manifests = [n for n in zf.namelist()
+                     if n.endswith(f"/share/jupyter/labextensions/{name}/package.json")]
+        package = json.loads(zf.read(manifests[0])) if manifests else {}
+    if not package.get("jupyterlab", {}).get("_build", {}).get("load"):
+        raise LiteError(f"{found[0].name} carries no prebuilt lab extension {name} "
+                        f"(share/jupyter/labextensions/{name}/package.json with jupyterlab._build)")
+    return found[0]
+
+
 def lite_build_config() -> dict:
     labextensions = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     extensions = []
@@ -180,6 +207,9 @@ def lite_build_config() -> dict:
         if not (path / "package.json").exists():
             raise LiteError(f"the lab extension {name} is not installed in {sys.prefix}")
         extensions.append(str(path))
+    # jupyter lite build unpacks a local .whl and copies its share/jupyter/labextensions/*.
+    extensions += [str(extension_wheel(name, project))
+                   for name, project in EXTENSION_WHEELS.items()]
     return {
         "LiteBuildConfig": {
             "no_sourcemaps": True,
