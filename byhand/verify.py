@@ -38,8 +38,11 @@ class Verified:
         self.lhs, self.rhs, self.label = lhs, rhs, label
 
     def _repr_latex_(self):
-        # MathJax shows \_ literally inside \text{}: close the text, write the math-mode \_
+        # MathJax shows \_ literally inside \text{}: close the text, write the math-mode \_.
+        # A caret is no character of LaTeX's text mode (Temml, which writes the book's MathML,
+        # rejects it; MathJax let it through): U+02C6, the modifier letter that looks like one.
         text = "".join("}\\" + c + "\\text{" if c in "_#%&$" else c for c in self.label or "")
+        text = text.replace("^", "\u02c6")
         label = rf"\text{{{text}:}}\quad " if self.label else ""
         return rf"$\displaystyle {label}{sympy.latex(self.lhs)} = {sympy.latex(self.rhs)}\quad\checkmark$"
 

@@ -130,8 +130,8 @@ def quiet(page, seconds=SETTLE_SECONDS):
 
 
 def typeset(page, seconds=SETTLE_SECONDS):
-    """Wait until the page's formulas are drawn (at most `seconds`): they are typeset when the
-    book is built (book/ext/byhand_math.py), so what remains is loading the math fonts."""
+    """Wait until the page's formulas are drawn (at most `seconds`): they are MathML written when
+    the book is built (book/ext/byhand_math.py), so what remains is loading the math font."""
     evaluate_bounded(page, "() => document.fonts.ready.then(() => true)",
                      what="loading the math fonts", seconds=seconds)
 

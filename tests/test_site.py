@@ -2,7 +2,7 @@
 
 Serves _build/html on 127.0.0.1, drives Debian's Chromium with Playwright, blocks every request
 that is not to that server, and checks each page as a reader would see it: no JavaScript errors,
-no missing file, every formula typeset (at build time, by MathJax in Node), every widget
+no missing file, every formula MathML (written at build time, by Temml in Node), every widget
 rendered, light enough to load, solutions hidden until asked for, and the overflow explorer
 responding to its slider. On every notebook page, the launch buttons (JupyterLite, Binder, Colab)
 and the .ipynb download point where they should; and the JupyterLite app, served from the same
@@ -122,14 +122,22 @@ def test_page_works_offline(visit, path):
     assert page.missing == [], f"files the page asked for and did not get: {page.missing}"
     assert page.errors == [], f"JavaScript errors: {page.errors}"
 
-    # Every formula typeset: each Sphinx math element holds MathJax's output, and no TeX is left.
+    # Every formula is MathML, written when the book was built (book/ext/byhand_math.py): each
+    # Sphinx math element holds one <math>, no TeX is left, and the page runs no MathJax.
     math = page.count("span.math, div.math")
-    assert page.count("span.math mjx-container, div.math mjx-container") == math
-    assert page.count("mjx-merror") == 0, "MathJax reports a TeX error"
-    # Typeset when the book was built (book/ext/byhand_math.py): the page runs no MathJax, and
-    # every formula carries its MathML copy for screen readers.
+    assert page.count("span.math > math, div.math > math") == math
+    assert page.count("math merror") == 0, "a formula is an error"
     assert page.count('script[src*="vendor/mathjax/"]') == 0, "the page loads MathJax"
-    assert page.count("mjx-container > mjx-assistive-mml") == page.count("mjx-container")
+    # Screen readers read the same MathML that is drawn: none is hidden from them.
+    assert page.count('math[aria-hidden="true"], [aria-hidden="true"] math') == 0
+    if math:  # drawn in the book's math font, served by the site and loaded
+        assert page.page.evaluate("""async () => {
+            await document.fonts.ready;
+            const family = getComputedStyle(document.querySelector("math")).fontFamily;
+            return family.startsWith('"STIX Two Math"') &&
+                   [...document.fonts].some(f => f.family.includes("STIX Two Math") &&
+                                                 f.status === "loaded");
+        }"""), "the formulas are not drawn in STIX Two Math"
 
     # Every widget rendered from its stored state.
     views = page.count('script[type="application/vnd.jupyter.widget-view+json"]')

@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html")
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
 MATH = "span.math, div.math"
-TYPESET = "span.math > mjx-container, div.math > mjx-container"
+TYPESET = "span.math > math, div.math > math"
 
 
 def text_without_math(element):
     element = copy.copy(element)
-    for part in element.select("mjx-container, .math, code"):
+    for part in element.select("math, .math, code"):
         part.decompose()
     return element.get_text()
 
@@ -47,10 +47,10 @@ def read_sections(path):
             continue
         found.append({
             "heading": heading.get_text(),
-            "headingMath": len(heading.select("mjx-container")),
+            "headingMath": len(heading.select("math")),
             "math": len(section.select(MATH)),
             "typeset": len(section.select(TYPESET)),
-            "errors": len(section.select("mjx-merror")),
+            "errors": len(section.select("merror")),
             "prose": " ".join(text_without_math(p) for p in section.select("p")),
             "code": [pre.get_text() for pre in section.select("div.cell_input pre, div.highlight pre")],
             "outputs": [{

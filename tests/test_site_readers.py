@@ -82,7 +82,8 @@ def contexts(browser, server):
 
 
 def settle(page):
-    """Wait until MathJax has typeset, the widgets have rendered and readers.js has run after both."""
+    """Wait until the math fonts have loaded, the widgets have rendered and readers.js has run
+    after both."""
     typeset(page)
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
@@ -119,7 +120,7 @@ CUT_OFF = """() => {
   for (const el of document.querySelectorAll('.bd-main *')) {
     const b = el.getBoundingClientRect();
     if (b.width === 0 || b.height === 0 || b.right <= vw + 1) continue;
-    if (el.closest('mjx-assistive-mml, .visually-hidden, .sr-only, dialog')) continue;
+    if (el.closest('.visually-hidden, .sr-only, dialog')) continue;
     if (getComputedStyle(el).visibility === 'hidden') continue;
     let box = el.parentElement;
     for (; box && box !== document.body; box = box.parentElement) {
@@ -159,21 +160,6 @@ LUMINANCE = """(selector) => [...document.querySelectorAll(selector)].slice(0, 2
   }
   return 1;
 })"""
-
-# MathJax's CHTML output (<mjx-math>) is aria-hidden and draws its glyphs with CSS content, so
-# it has no text, no names and nothing focusable for axe to check; it is most of a chapter's DOM
-# (10,000+ elements) and makes axe several times slower. Each is emptied, keeping its size (so
-# that boxes that scroll still scroll), before axe runs; the MathML copy screen readers read
-# (mjx-assistive-mml) stays.
-EMPTY_MATHJAX_GLYPHS = """() => {
-  const boxes = [...document.querySelectorAll('mjx-math')].map(m => [m, m.getBoundingClientRect()]);
-  for (const [m, b] of boxes) {
-    m.style.display = 'inline-block';
-    m.style.width = b.width + 'px';
-    m.style.height = b.height + 'px';
-    m.replaceChildren();
-  }
-}"""
 
 AXE_RUN = """async (tags) => {
   const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
@@ -215,7 +201,6 @@ NO_TOOLTIP = """async () => {
 def axe_problems(page, axe_source):
     page.mouse.move(0, 0)
     evaluate_bounded(page, NO_TOOLTIP, what="hiding a tooltip")
-    page.evaluate(EMPTY_MATHJAX_GLYPHS)
     page.add_script_tag(content=axe_source)
     return [f"axe: {v}" for v in evaluate_bounded(page, AXE_RUN, WCAG, "axe-core")]
 

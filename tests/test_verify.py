@@ -51,6 +51,13 @@ def test_labels_with_tex_special_characters_are_escaped():
     assert r"\text{d}\_\text{out }\&\text{ x}\_\text{1:}" in latex
 
 
+def test_a_caret_in_a_label_is_not_left_in_text_mode():
+    # LaTeX's text mode has no ^ (the book's Temml rejects it): the label shows U+02C6 instead.
+    latex = verify_identity(sp.Integer(1), 1, "tanh' = 1 - tanh^2")._repr_latex_()
+    label = latex.split(r"\quad")[0]
+    assert "^" not in label and "tanh\u02c62" in label
+
+
 def test_a_long_identity_is_printed_folded_to_the_code_column():
     x = sp.symbols("x1:9")
     total = sum(sp.exp(v) for v in x)

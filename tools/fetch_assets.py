@@ -1,8 +1,8 @@
 """Fetch the book's JavaScript assets from npm at pinned versions and lay them out for the site.
 
-The web book must work with the network cut, so MathJax's fonts and the ipywidgets HTML manager
-are served from the site itself (the formulas are typeset at build time with MathJax in Node, laid
-out in `_build/build-assets/`). They come from the npm registry (`npm pack` downloads a package's
+The web book must work with the network cut, so the math fonts and the ipywidgets HTML manager
+are served from the site itself (the formulas are written as MathML at build time by Temml in
+Node, laid out in `_build/build-assets/`). They come from the npm registry (`npm pack` downloads a package's
 tarball without running any of its scripts), are checked against the sha256 recorded below, and
 only the files the pages actually load are copied into `_build/extra/vendor/`, which Sphinx copies
 to the site root (`html_extra_path`). Nothing fetched here is committed.
@@ -30,14 +30,25 @@ TARBALLS = ROOT / "_build" / "npm"
 SITE_EXTRA = ROOT / "_build" / "extra"
 
 PACKAGES = {
-    "mathjax@3.2.2": {
-        "tarball": "mathjax-3.2.2.tgz",
-        "sha256": "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09",
-        "dest": "vendor/mathjax",
-        # The pages' formulas are typeset when the book is built (book/ext/byhand_math.py, with
-        # the copy laid out below); the site serves only the fonts MathJax's output is drawn in.
-        "files": ["es5/output/chtml/fonts/woff-v2", "LICENSE"],
-        "strip": "es5/",
+    # The fonts the formulas are drawn in. The formulas are written as MathML when the book is
+    # built (book/ext/byhand_math.py, with Temml: see BUILD_PACKAGES) and the browser lays them
+    # out itself, in STIX Two Math: an OpenType math font (it has the MATH table the layout of
+    # fractions, scripts and stretched delimiters needs). Fontsource calls the file "latin",
+    # but it is the whole font (every glyph the book uses: tests/test_math_prerender.py).
+    "@fontsource/stix-two-math@5.3.0": {
+        "tarball": "fontsource-stix-two-math-5.3.0.tgz",
+        "sha256": "948de1b5470fbbd745fedbe6135797454fe833d94feecc6f2073cd771fe2f5fd",
+        "dest": "vendor/stix-two-math",
+        "files": ["files/stix-two-math-latin-400-normal.woff2", "LICENSE"],
+        "strip": "files/",
+    },
+    # Temml's own font: its \mathscr letters (a page loads it only if it has one).
+    "temml@0.13.5": {
+        "tarball": "temml-0.13.5.tgz",
+        "sha256": "bca5b76dd26d1d6c81f8d817f6cc8bf0f0a1a7787512e281d5c22b986f8ae582",
+        "dest": "vendor/temml",
+        "files": ["dist/Temml.woff2", "LICENSE"],
+        "strip": "dist/",
     },
     "@jupyter-widgets/html-manager@1.0.15": {
         "tarball": "jupyter-widgets-html-manager-1.0.15.tgz",
@@ -50,25 +61,14 @@ PACKAGES = {
     },
 }
 
-# For the build only, never served by the site: MathJax's components with its Node entry point
-# and lite DOM, with which book/ext/byhand_math.py typesets the formulas (the same tarball).
+# For the build only, never served by the site: Temml (TeX to MathML) and its style sheet for
+# MathML Core browsers, with which book/ext/byhand_math.py writes the formulas (the same tarball).
 BUILD_ASSETS = ROOT / "_build" / "build-assets"
 BUILD_PACKAGES = {
-    "mathjax@3.2.2": dict(
-        PACKAGES["mathjax@3.2.2"],
-        dest="mathjax",
-        files=[
-            "es5/node-main.js",
-            "es5/adaptors/liteDOM.js",
-            "es5/startup.js",
-            "es5/core.js",
-            "es5/input/tex.js",
-            "es5/input/tex/extensions",
-            "es5/output/chtml.js",
-            "es5/output/chtml/fonts/tex.js",
-            "es5/a11y/assistive-mml.js",
-            "LICENSE",
-        ],
+    "temml@0.13.5": dict(
+        PACKAGES["temml@0.13.5"],
+        dest="temml",
+        files=["dist/temml.cjs", "dist/Temml-Local.css", "LICENSE"],
     ),
 }
 
@@ -132,7 +132,7 @@ def fetch(spec, meta):
     TARBALLS.mkdir(parents=True, exist_ok=True)
     if shutil.which("npm") is None:
         fail(
-            "npm was not found on PATH. The book serves MathJax and the widget manager from npm "
+            "npm was not found on PATH. The book serves its math fonts and the widget manager from npm "
             "packages; install Node.js (which brings npm), e.g. `apt-get install npm`, then run "
             "the command again."
         )

@@ -27,7 +27,6 @@
   //    inside their own box; a box that scrolls gets a tab stop so that a keyboard can scroll it
   //    (the theme does this for code and outputs, not for display math).
   var SCROLLERS = [
-    "mjx-container[display='true']",
     "div.math",
     ".cell_output > .output",
     ".byhand-wide-math",
@@ -40,7 +39,7 @@
     var main = document.getElementById("main-content") || document.body;
     // Inline formulas cannot wrap: one that sticks out of its line (wider than the line, or glued
     // to a word or parenthesis at the line's end) gets a scrolling box of its own.
-    main.querySelectorAll("span.math:not(.byhand-wide-math) > mjx-container:not([display='true'])")
+    main.querySelectorAll("span.math:not(.byhand-wide-math) > math")
       .forEach(function (m) {
         var block = m.parentElement.parentElement;
         while (block && getComputedStyle(block).display.indexOf("inline") === 0) {

@@ -1,22 +1,28 @@
-"""Math typeset when the book is built, so that it is there when the page is.
+"""Math written as MathML when the book is built, so that it is there when the page is.
 
 Sphinx leaves every formula as TeX (`<span class="math">\\(...\\)</span>`) for MathJax to typeset
-in the reader's browser after the page loads: 200-420 formulas a chapter, seconds on a phone.
-Here MathJax itself, run in Node once the pages are written (prerender_math.js: the MathJax 3.2.2
-of npm, laid out by tools/fetch_assets.py), typesets every page's formulas, and its HTML output
-replaces the TeX in the written files: in the text, and wherever the theme repeats a heading
-(the page's contents, the navigation). A reader gets what MathJax in the browser would have
-made, the MathML copy for screen readers (assistive-mml) included, with no script to run.
+in the reader's browser after the page loads: 200-540 formulas a chapter, seconds on a phone.
+Here Temml, run in Node once the pages are written (prerender_math.js: the Temml of npm, laid
+out by tools/fetch_assets.py), turns every page's formulas into MathML, which replaces the TeX in
+the written files: in the text, and wherever the theme repeats a heading (the page's contents,
+the navigation). Browsers lay MathML out themselves (MathML Core: Chromium since 109, Firefox,
+Safari), and screen readers read it as it is: no script runs, and there is no second, hidden copy.
 
-- The style sheet MathJax's output needs (every glyph of its TeX fonts; the fonts are served
-  from the site's vendor/mathjax) is written to _static/byhand-math.css, linked by pages with math.
+Why MathML and not MathJax's HTML output, which this file wrote before: a chapter's 400
+formulas made some 20,000 extra elements, each glyph a CSS rule, and laying them out was most of
+the page's load time (chapter 6 at 4x CPU throttling: load 8.7-11.9 s with them, 4.2-4.5 s as
+MathML, measured side by side; bench/pages.py).
+
+- The style sheet (_static/byhand-math.css, linked by pages with math) is Temml's for MathML
+  Core browsers, followed by book/ext/byhand_math.css: the book's math font, STIX Two Math (an
+  OpenType math font, served from the site's vendor/stix-two-math), and the book's own rules.
 - Pages load no MathJax. The TeX in widget labels, which the widget manager renders in the
-  browser, is typeset here too and stored in the page for book/js/mathjax-hub-shim.js.
+  browser, is converted here too and stored in the page for book/js/mathjax-hub-shim.js.
 - A TeX error or an unknown macro is a build warning (an error under `-W`), where in the
   browser it would have been red text on the page.
 - Formulas are cached by their TeX for the length of a build: the book has about 4,300,
-  2,300 of them different. Typesetting them takes about 20 s of CPU, shared between one Node
-  process per core (at most PROCESSES): every page's formulas are collected first, then typeset.
+  2,300 of them different, shared between one Node process per core (at most PROCESSES):
+  every page's formulas are collected first, then converted.
 """
 
 from __future__ import annotations
@@ -35,11 +41,14 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-MATHJAX = ROOT / "_build" / "build-assets" / "mathjax"
+TEMML = ROOT / "_build" / "build-assets" / "temml"
 SCRIPT = Path(__file__).with_name("prerender_math.js")
+OWN_CSS = Path(__file__).with_name("byhand_math.css")
 CSS_FILE = "byhand-math.css"
-# Where the style sheet (in _static/) finds the fonts the site serves.
-FONT_URL = "../vendor/mathjax/output/chtml/fonts/woff-v2"
+# The math font, as the site serves it (book/ext/byhand_math.css names it too).
+MATH_FONT = "vendor/stix-two-math/stix-two-math-latin-400-normal.woff2"
+# Where the style sheet (in _static/) finds Temml's font (its \\mathscr letters) in the site.
+TEMML_FONT_URL = "../vendor/temml/Temml.woff2"
 
 # Sphinx's math and myst-nb's LaTeX outputs (class "output text_latex math notranslate ...").
 MATH = re.compile(r'<(span|div) class="((?:[\w-]+ )*math notranslate nohighlight)">(.*?)</\1>', re.S)
@@ -55,30 +64,29 @@ PROCESSES = 2
 
 
 class Typesetter:
-    """One Node process running MathJax for the whole build."""
+    """One Node process running Temml for the whole build."""
 
     def __init__(self):
         node = shutil.which("node")
         if node is None:
             raise ExtensionError(
-                "byhand_math: Node.js (`node`) was not found on PATH. The book typesets its "
-                "formulas at build time with MathJax in Node; install Node.js (which brings npm), "
-                "e.g. `apt-get install npm`, then build again.")
-        if not (MATHJAX / "node-main.js").exists():
+                "byhand_math: Node.js (`node`) was not found on PATH. The book writes its "
+                "formulas as MathML at build time with Temml in Node; install Node.js (which "
+                "brings npm), e.g. `apt-get install npm`, then build again.")
+        if not (TEMML / "temml.cjs").exists():
             raise ExtensionError(
-                f"byhand_math: MathJax is not laid out in {MATHJAX}; `make book` does it "
+                f"byhand_math: Temml is not laid out in {TEMML}; `make book` does it "
                 "(tools/fetch_assets.py).")
         self.process = subprocess.Popen(
-            [node, str(SCRIPT), str(MATHJAX), FONT_URL],
+            [node, str(SCRIPT), str(TEMML / "temml.cjs")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
-        self.css = self._read()["css"]
-        self.cache = {}
+        self.version = self._read()["temml"]
 
     def _read(self):
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
-            raise ExtensionError(f"byhand_math: MathJax in Node stopped (exit {code}); "
+            raise ExtensionError(f"byhand_math: Temml in Node stopped (exit {code}); "
                                  "its message is above")
         return json.loads(line)
 
@@ -97,11 +105,10 @@ class Typesetter:
 
 
 class Typesetters:
-    """Node processes running MathJax side by side, with one cache."""
+    """Node processes running Temml side by side, with one cache."""
 
     def __init__(self, count):
         self.processes = [Typesetter() for _ in range(count)]
-        self.css = self.processes[0].css  # the same in each: every glyph of the fonts
         self.cache = {}
 
     def typeset(self, formulas):
@@ -129,7 +136,7 @@ def typesetter(app):
 def formula(match):
     """(tex, display) of a formula still in TeX; None if in no form known here; False if it is
     typeset already (a page an earlier build wrote, not written again by this one)."""
-    if match.group(3).startswith("<mjx-container"):
+    if match.group(3).startswith("<math"):
         return False
     kind, inner = match.group(1), html.unescape(match.group(3)).strip()
     opening, closing = DELIMITERS[kind]
@@ -144,6 +151,11 @@ def note_page(app, pagename, templatename, context, doctree):
     if "math notranslate nohighlight" not in body:
         return
     app.add_css_file(CSS_FILE)
+    # The font is asked for with the page, not once the style sheet and the formulas are read:
+    # the first layout of the formulas is then, mostly, their last one.
+    font = context["pathto"](MATH_FONT, 1)
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="preload" href="{font}" as="font" type="font/woff2" crossorigin>')
     scripts = context.get("script_files")
     if isinstance(scripts, list):
         scripts[:] = [js for js in scripts if not is_mathjax(js)]
@@ -234,7 +246,18 @@ def typeset_site(app, exception):
     if setter is not None:
         setter.close()
         (outdir / "_static").mkdir(exist_ok=True)
-        (outdir / "_static" / CSS_FILE).write_text(setter.css, encoding="utf-8")
+        (outdir / "_static" / CSS_FILE).write_text(style_sheet(), encoding="utf-8")
+
+
+def style_sheet():
+    """Temml's style sheet for MathML Core browsers, its font found in the site, then the book's
+    own rules (which come later, so they win where both set something: the font)."""
+    temml = (TEMML / "Temml-Local.css").read_text(encoding="utf-8")
+    temml, found = re.subn(r"url\('Temml\.woff2'\)", f"url('{TEMML_FONT_URL}')", temml)
+    if found != 1:
+        raise ExtensionError("byhand_math: Temml-Local.css no longer names Temml.woff2 once; "
+                             "has Temml's style sheet changed?")
+    return temml + "\n" + OWN_CSS.read_text(encoding="utf-8")
 
 
 def setup(app):

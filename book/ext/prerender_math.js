@@ -1,58 +1,55 @@
-// Typesets the book's TeX at build time, for book/ext/byhand_math.py, with the same MathJax 3
-// the site serves (MathJax's own Node entry point, node-main.js, and its lite DOM: no browser).
+// Writes the book's TeX as MathML at build time, for book/ext/byhand_math.py, with Temml: a TeX
+// to MathML converter that targets MathML Core, the MathML browsers lay out themselves.
 //
-//   node prerender_math.js MATHJAX_ES5_DIR FONT_URL
+//   node prerender_math.js TEMML_CJS
 //
-// Speaks JSON lines. First it writes {"css": ...}: the CHTML style sheet for every glyph of the
-// TeX fonts (adaptiveCSS off: one file serves every page, whichever formulas it has), with
-// FONT_URL where the fonts are. Then, for each line {"items": [[tex, display], ...]} it reads
-// (one page's formulas), it writes {"html": [...], "errors": [...]}: each formula's CHTML, which
-// carries its MathML for screen readers (a11y/assistive-mml), and MathJax's message where the
-// TeX has an error, else null.
+// Speaks JSON lines. First it writes {"temml": version}. Then, for each line
+// {"items": [[tex, display], ...]} it reads (one batch of formulas), it writes
+// {"html": [...], "errors": [...]}: each formula's <math> element, and Temml's message where the
+// TeX has an error (an unknown macro included), else null.
 "use strict";
 const path = require("path");
 const readline = require("readline");
 
-const [mathjaxDir, fontURL] = process.argv.slice(2);
-if (!mathjaxDir || !fontURL) {
-  console.error("usage: node prerender_math.js MATHJAX_ES5_DIR FONT_URL");
+const [temmlPath] = process.argv.slice(2);
+if (!temmlPath) {
+  console.error("usage: node prerender_math.js TEMML_CJS");
   process.exit(2);
+}
+
+let temml;
+try {
+  temml = require(path.resolve(temmlPath));
+} catch (err) {
+  console.error("prerender_math: Temml did not load: " + (err && err.message ? err.message : err));
+  process.exit(1);
 }
 
 function send(message) {
   process.stdout.write(JSON.stringify(message) + "\n");
 }
 
-require(path.resolve(mathjaxDir, "node-main.js"))
-  .init({
-    loader: {
-      load: ["input/tex", "output/chtml", "adaptors/liteDOM", "a11y/assistive-mml"],
-      versionWarnings: false,
-    },
-    // MathJax's TeX defaults (the book numbers its equations itself), less noundefined: an
-    // unknown macro is then an error the build reports, not red text on the page.
-    tex: { packages: { "[-]": ["noundefined"] } },
-    chtml: { fontURL: fontURL, adaptiveCSS: false },
-    startup: { typeset: false },
-  })
-  .then((MathJax) => {
-    const adaptor = MathJax.startup.adaptor;
-    send({ css: adaptor.textContent(MathJax.chtmlStylesheet()) });
-    const lines = readline.createInterface({ input: process.stdin, terminal: false });
-    lines.on("line", (line) => {
-      const { items } = JSON.parse(line);
-      const html = [];
-      const errors = [];
-      for (const [tex, display] of items) {
-        const node = MathJax.tex2chtml(tex, { display: display });
-        const error = adaptor.tags(node, "mjx-merror")[0];
-        errors.push(error ? adaptor.getAttribute(error, "data-mjx-error") || adaptor.textContent(error) : null);
-        html.push(adaptor.outerHTML(node));
-      }
-      send({ html: html, errors: errors });
-    });
-  })
-  .catch((err) => {
-    console.error("prerender_math: MathJax did not start: " + (err && err.message ? err.message : err));
-    process.exit(1);
-  });
+function convert(tex, display) {
+  try {
+    // throwOnError: an error is reported (the build fails under -W), never drawn in red.
+    return [temml.renderToString(tex, { displayMode: display, throwOnError: true }), null];
+  } catch (err) {
+    // The first line: the lines after it repeat the TeX, underlined.
+    const message = String((err && err.message) || err).trim().split("\n")[0];
+    return [temml.renderToString("\\text{TeX error}", { displayMode: display }), message];
+  }
+}
+
+send({ temml: temml.version });
+const lines = readline.createInterface({ input: process.stdin, terminal: false });
+lines.on("line", (line) => {
+  const { items } = JSON.parse(line);
+  const html = [];
+  const errors = [];
+  for (const [tex, display] of items) {
+    const [markup, error] = convert(tex, display);
+    html.push(markup);
+    errors.push(error);
+  }
+  send({ html: html, errors: errors });
+});
