@@ -74,7 +74,9 @@ def test_every_derivation_task_of_the_chapter_is_stated_answered_and_checked(pat
         assert statement.cell_type == "markdown" and task.statement() in statement.source, (
             f"{path.name}: the statement of {task.check_name} is stale: run "
             "tools/derivation_cells.py")
-        assert f"{{doc}}`../chapters/{path.stem}`" in statement.source  # the section to reread
+        # the section to reread, in a Markdown link to the chapter's notebook (a {doc} role
+        # leads nowhere in JupyterLab)
+        assert f"](../chapters/{path.stem}.ipynb)" in statement.source, statement.source
         following = cells[i + 1].source if i + 1 < len(cells) else ""
         assert re.match(r"## (Task|Derivation) ", following), (
             f"{path.name}: {task.check_name} must come right before a task's heading")

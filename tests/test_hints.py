@@ -237,6 +237,34 @@ def test_the_rule_for_starter_comments_catches_a_recipe(recipe):
     assert HOW.search(recipe)
 
 
+# One folded hint: a MyST admonition titled "Hint k of n" with the class `dropdown`, which
+# folds it in JupyterLab (jupyterlab-myst: a box with a chevron) and in the web book
+# (sphinx-togglebutton). A `<details>` element folds too, but JupyterLab shows no marker.
+FOLDED_HINT = re.compile(
+    r"^```\{admonition\} Hint (\d+) of (\d+)\n:class: ([^\n]*)\n\n(.*?)\n```$", re.M | re.S)
+
+
+def folded_hints(source):
+    """(k, n, classes, text) of every folded hint in a cell's source, in order."""
+    return [(int(k), int(n), set(classes.split()), text)
+            for k, n, classes, text in FOLDED_HINT.findall(source)]
+
+
+def assert_folded_hints(source, task, hints, where=""):
+    name = f"{where}{task}"
+    found = folded_hints(source)
+    levels = [(k, len(hints)) for k in range(1, len(hints) + 1)]
+    assert [(k, n) for k, n, _, _ in found] == levels, (
+        f"{name}: the hints are not folded one per admonition, 'Hint k of {len(hints)}' in "
+        f"order: {[(k, n) for k, n, _, _ in found]}")
+    for (_, _, classes, text), hint in zip(found, hints):
+        assert "dropdown" in classes, f"{name}: a hint that is not folded: {classes}"
+        assert text.strip() == hint, f"{name}: {text!r} is not the hint {hint!r}"
+    lead = source.split("```", 1)[0]
+    assert f'`check.hint("{task}")`' in lead and "one level per call" in lead, (
+        f"{name}: the line above the hints does not say check.hint gives one at a time: {lead!r}")
+
+
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
 def test_every_code_task_has_its_hints_folded_below_its_check(path):
     cells, tasks = code_task_cells(path)
@@ -244,18 +272,34 @@ def test_every_code_task_has_its_hints_folded_below_its_check(path):
     for name, i in tasks:
         below = cells[i + 2]
         assert below.cell_type == "markdown", f"{path.name}: no hints below check.{name}"
-        assert below.source.startswith("<details>") and "</details>" in below.source
-        assert f'check.hint("{name}")' in below.source
-        for text in getattr(check, name).hints:
-            assert text in below.source, f"{path.name}: {name}'s hint missing: {text!r}"
+        assert_folded_hints(below.source, name, getattr(check, name).hints, f"{path.name}: ")
         assert "hints" in below.metadata.get("tags", []), below.metadata
+
+
+@pytest.mark.parametrize("source", [
+    # before issue 15: folded in <details>, which JupyterLab draws with no marker
+    '<details>\n<summary>Hint 1 of 2 (or run <code>check.hint("t")</code>: one level per call)'
+    "</summary>\n\nfirst\n\n</details>\n\n<details>\n<summary>Hint 2 of 2</summary>\n\n"
+    "second\n\n</details>",
+    # not folded
+    'Hints (or run `check.hint("t")`: one level per call):\n\n```{admonition} Hint 1 of 2\n'
+    ":class: tip\n\nfirst\n```\n\n```{admonition} Hint 2 of 2\n:class: tip\n\nsecond\n```",
+    # out of order
+    'Hints (or run `check.hint("t")`: one level per call):\n\n```{admonition} Hint 2 of 2\n'
+    ":class: dropdown\n\nsecond\n```\n\n```{admonition} Hint 1 of 2\n:class: dropdown\n\n"
+    "first\n```",
+])
+def test_the_hint_markup_rule_catches_unfolded_or_unordered_hints(source):
+    with pytest.raises(AssertionError):
+        assert_folded_hints(source, "t", ("first", "second"))
 
 
 def test_the_solutions_notebooks_carry_no_hint_cells():
     """The hints are generated into exercises/ only (the solutions page shows the solution)."""
     for path in SOLUTIONS:
         cells = nbformat.read(path, as_version=4).cells
-        assert not any("<details>" in c.source for c in cells if c.cell_type == "markdown")
+        assert not any(folded_hints(c.source) or "<details>" in c.source
+                       for c in cells if c.cell_type == "markdown")
 
 
 # ---------------------------------------------------------------- fresh practice: seed=k

@@ -12,14 +12,22 @@ folder too); no news or update checks (nothing leaves 127.0.0.1); every cell ren
   cells are tagged `raises-exception`, so Run All goes on past a failing one;
 - run chapter 2 and move its overflow explorer's slider with the keyboard;
 - find no raw MyST (a `(label)=` line, a `{ref}`/`{numref}` role) in a chapter's first cell:
-  jupyterlab-myst (requirements-lab.txt) renders MyST markdown in JupyterLab.
+  jupyterlab-myst (requirements-lab.txt) renders MyST markdown in JupyterLab;
+- in an exercise notebook, find every hint folded, its title "Hint k of n" beside a marker
+  that says it opens, and every link to another notebook a link to that .ipynb that JupyterLab
+  opens (a `{doc}` role, Sphinx's, made a link to a file that does not exist);
+- in chapter 10, find every admonition's title rendered as its title (inline code in a
+  directive's title line made jupyterlab-myst show the whole block as text).
 """
 
 import json
 import os
+import posixpath
+import re
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import chromium, only_local
@@ -240,3 +248,142 @@ def test_chapter_2_explorer_responds_with_a_live_kernel(chapter_2):
     handle.press("ArrowLeft")
     page.wait_for_function(f"([el, old]) => ({shown})(el) === old",
                            arg=[explorer.element_handle(), before], timeout=10000)
+
+
+def markdown_sources(path):
+    """(index, source) of the notebook's markdown cells, as stored."""
+    cells = json.loads((ROOT / path).read_text())["cells"]
+    return [(k, "".join(c["source"])) for k, c in enumerate(cells) if c["cell_type"] == "markdown"]
+
+
+def wait_for_markdown(page, path):
+    """Wait until jupyterlab-myst has rendered every markdown cell of the notebook in front."""
+    count = sum(1 for _, source in markdown_sources(path) if source.strip())
+    rendered = json.dumps(f"{PANEL} .jp-MarkdownCell .myst")
+    page.wait_for_function(f"(n) => document.querySelectorAll({rendered}).length >= n",
+                           arg=count)
+    page.wait_for_timeout(1000)  # the notebook-wide pass (numbering, references) comes after
+
+
+@pytest.fixture(scope="module")
+def exercise_3(browser, lab):
+    """exercises/03_softmax.ipynb open in JupyterLab, its markdown rendered, nothing run."""
+    path = "exercises/03_softmax.ipynb"
+    page = new_page(browser, lab)
+    open_notebook(page, lab, path)
+    wait_for_markdown(page, path)
+    yield page, path
+    assert not page.blocked, f"JupyterLab asked for files elsewhere: {page.blocked[:5]}"
+    page.context.close()
+
+
+# Whether a <summary> shows that it opens: the browser's own triangle (a list item whose
+# marker is not switched off) or a visible icon drawn for it (jupyterlab-myst's chevron).
+MARKED = """(summary) => {
+  const style = getComputedStyle(summary);
+  if (style.display === 'list-item' && style.listStyleType !== 'none') return true;
+  return [...summary.querySelectorAll('.details-toggle')].some(icon => {
+    const box = icon.getBoundingClientRect();
+    return box.width >= 8 && box.height >= 8 && getComputedStyle(icon).visibility === 'visible';
+  });
+}"""
+
+
+def test_exercise_hints_are_folded_and_marked(exercise_3):
+    page, path = exercise_3
+    cells = json.loads((ROOT / path).read_text())["cells"]
+    hints = [(k, "".join(c["source"])) for k, c in enumerate(cells)
+             if "hints" in c["metadata"].get("tags", [])]
+    assert len(hints) >= 3, f"only {len(hints)} hints cells in {path}"
+    shown = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
+    for k, source in hints:
+        titles = re.findall(r"Hint \d+ of \d+", source)
+        boxes = shown.nth(k).locator("details")
+        assert boxes.count() == len(titles) >= 2, (
+            f"cell {k}: {boxes.count()} folded boxes for the hints {titles}")
+        for title, box in zip(titles, boxes.all()):
+            box.scroll_into_view_if_needed()
+            summary = box.locator(":scope > summary")
+            assert not box.evaluate("(d) => d.open"), f"cell {k}: {title} is open"
+            assert summary.evaluate(MARKED), f"cell {k}: {title} has no marker that it opens"
+            assert summary.inner_text().strip() == title, (
+                f"cell {k}: a hint box titled {summary.inner_text()!r}, not {title!r}")
+            assert not box.locator(":scope > :not(summary)").first.is_visible()
+    # The first hint opens on a click, and the second stays folded.
+    k, source = hints[0]
+    first, second = shown.nth(k).locator("details").all()[:2]
+    first.locator(":scope > summary").click()
+    body = first.locator(":scope > :not(summary)").first
+    body.wait_for(state="visible", timeout=10000)
+    words = source.split(":class: dropdown", 1)[-1].split()[:4]  # before any quote mark
+    assert " ".join(body.inner_text().split()).startswith(" ".join(words)), body.inner_text()
+    assert not second.evaluate("(d) => d.open")
+
+
+# A link from a notebook's markdown to another notebook: [text](../folder/name.ipynb).
+NOTEBOOK_LINK = re.compile(r"\[([^\]]+)\]\((\.\./[\w/]+\.ipynb)\)")
+
+# [text, href] of every link in the rendered markdown of the notebook in front.
+LINKS = f"""() => [...document.querySelectorAll({json.dumps(PANEL)} + ' .jp-MarkdownCell .myst a')]
+  .map(a => [a.innerText.trim(), a.href])"""
+
+
+def test_links_to_other_notebooks_open_them(exercise_3, lab):
+    page, path = exercise_3
+    shown = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
+    # What a student sees: no link into the server's files that leads nowhere.
+    for text, href in page.evaluate(LINKS):
+        if href.startswith(lab + "files/"):
+            target = unquote(urlparse(href).path[len(urlparse(lab).path + "files/"):])
+            assert (ROOT / target).is_file(), f"the link {text!r} leads nowhere: {href}"
+    # Every link the notebook has to another notebook is a link to that .ipynb.
+    links = [(k, text, posixpath.normpath(posixpath.join(posixpath.dirname(path), target)))
+             for k, source in markdown_sources(path)
+             for text, target in NOTEBOOK_LINK.findall(source)]
+    assert len(links) >= 3, f"only {len(links)} links to other notebooks in {path}"
+    for k, text, target in links:
+        anchor = shown.nth(k).locator(".myst a", has_text=text).first
+        assert anchor.count(), f"cell {k}: no link {text!r}"
+        href = anchor.evaluate("(a) => a.href")
+        assert urlparse(href).path.endswith("/" + target), f"cell {k}: {text!r} links to {href}"
+    # ... and a click opens it in JupyterLab, next to the exercises.
+    k, text, target = links[0]
+    here = page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    shown.nth(k).locator(".myst a", has_text=text).first.click()
+    page.wait_for_function("(path) => window.jupyterapp.shell.currentWidget.context"
+                           " && window.jupyterapp.shell.currentWidget.context.path === path",
+                           arg=target, timeout=60000)
+    page.evaluate("(id) => window.jupyterapp.shell.activateById(id)", here)
+
+
+# The title of an admonition: the rest of its opening fence line.
+ADMONITION_TITLE = re.compile(r"^(?:`{3,}|:{3,})\{admonition\}[ \t]+(.+)$", re.M)
+
+
+def test_admonition_titles_render_as_titles(browser, lab):
+    path = "chapters/10_mnist.ipynb"
+    page = new_page(browser, lab)
+    open_notebook(page, lab, path)
+    wait_for_markdown(page, path)
+    shown = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
+    checked = 0
+    for k, source in markdown_sources(path):
+        titles = ADMONITION_TITLE.findall(source)
+        if not titles:
+            continue
+        cell = shown.nth(k)
+        cell.scroll_into_view_if_needed()
+        headers = [" ".join(t.split()) for t in
+                   cell.locator(".myst-admonition-header").all_inner_texts()]
+        for title in titles:
+            checked += 1
+            # its words, up to any math (typeset, so read otherwise)
+            want = " ".join(title.replace("`", "").split("$")[0].split())
+            assert any(header.startswith(want) for header in headers), (
+                f"cell {k}: the admonition {title!r} has no title; titles shown: {headers}")
+        text = cell.locator(".myst").first.inner_text()
+        assert "{admonition}" not in text and ":class:" not in text, (
+            f"cell {k}: a directive shown as text:\n{text[:400]}")
+    assert checked >= 3, f"only {checked} admonition titles in {path}"
+    assert not page.blocked, f"JupyterLab asked for files elsewhere: {page.blocked[:5]}"
+    page.context.close()

@@ -183,3 +183,46 @@ def test_every_shown_line_fits_the_code_column(path):
             for line in shown_lines(cell) if len(line) > CODE_COLUMN]
     assert not long, (f"{len(long)} lines wider than {CODE_COLUMN} characters "
                       f"(code cell, length, start): {long[:6]}")
+
+
+# A directive's title is the rest of its opening fence line. A backtick there (inline code)
+# ends a ``` fence's info string in CommonMark, so jupyterlab-myst shows the whole block as
+# plain text, options and all; titles are written without inline code.
+DIRECTIVE = re.compile(r"^[ \t]*(`{3,}|~{3,}|:{3,})\{[\w:.-]+\}(.*)$", re.M)
+
+
+def directive_titles_with_code(text):
+    return [m.group(0).strip() for m in DIRECTIVE.finditer(text) if "`" in m.group(2)]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_inline_code_in_a_directive_title(path):
+    found = [(k, title) for k, cell in enumerate(json.loads(path.read_text())["cells"])
+             if cell["cell_type"] == "markdown"
+             for title in directive_titles_with_code(source(cell))]
+    assert not found, f"{path.name}: inline code in a directive's title (cell, line): {found}"
+
+
+@pytest.mark.parametrize("text, found", [
+    ("```{admonition} Deep dive: `np.where` and branch prediction\n:class: dropdown\n", 1),
+    ("::::{exercise} The `softmax` of a row\n", 1),
+    ("```{admonition} Deep dive: branch prediction\n:class: dropdown\n\n`np.where`\n```", 0),
+    ("A `{note}` role in prose, and ```` ``` ```` in code.", 0),
+])
+def test_the_title_rule_catches_inline_code(text, found):
+    assert len(directive_titles_with_code(text)) == found
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_between_notebooks_are_markdown_links(path):
+    """{doc} is Sphinx's: JupyterLab shows it as a link to a file that does not exist. A
+    Markdown link to the .ipynb opens the notebook there, and myst-parser resolves (and checks)
+    it to the same page in the web book."""
+    cells = json.loads(path.read_text())["cells"]
+    roles = [k for k, c in enumerate(cells) if c["cell_type"] == "markdown"
+             and "{doc}" in source(c)]
+    assert not roles, f"{path.name}: {{doc}} roles in markdown cells {roles}"
+    for k, cell in enumerate(cells):
+        for target in re.findall(r"\]\(([^)\s]+\.ipynb)(?:#[^)]*)?\)", source(cell)):
+            assert (path.parent / target).resolve().is_file(), (
+                f"{path.name}, cell {k}: a link to {target}, which does not exist")

@@ -70,17 +70,25 @@ HOW = textwrap.fill(
 NUMBERS = {2: "Two", 3: "Three", 4: "Four"}
 
 
-def reread(task, chapter_doc):
-    """'Stuck? Reread section 3.4, *The Jacobian, entry by entry*, of {doc}`...`.'"""
+def reread(task, chapter_link):
+    """'Stuck? Reread section 3.4, *The Jacobian, entry by entry*, of [3. Softmax](...).'"""
     number, title = re.match(r"(\d+\.\d+) '(.+?)'", task.section).groups()
-    return f"Stuck? Reread section {number}, *{title}*, of {{doc}}`{chapter_doc}`."
+    return f"Stuck? Reread section {number}, *{title}*, of {chapter_link}."
 
 
-def cells_for(task, number, chapter_doc):
+def chapter_link(stem):
+    """A Markdown link to the chapter's notebook, titled as the chapter is: the web book and
+    JupyterLab both follow it (a {doc} role leads nowhere in JupyterLab)."""
+    chapter = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+    title = next(line for line in chapter.cells[0].source.splitlines() if line.startswith("# "))
+    return f"[{title[2:].strip()}](../chapters/{stem}.ipynb)"
+
+
+def cells_for(task, number, chapter_link):
     grade_id = "derive-" + task.name.replace("_", "-")  # also the cells' ids, for clean diffs
     statement = nbformat.v4.new_markdown_cell(
         f"{HEADING}{number}: ${task.quantity_latex}$\n\n{task.statement()}\n\n"
-        f"{reread(task, chapter_doc)}", id=grade_id + "-task")
+        f"{reread(task, chapter_link)}", id=grade_id + "-task")
     answer = nbformat.v4.new_code_cell(
         "# Your result, as plain math in a string (the symbols are listed above).\n"
         f'### BEGIN SOLUTION\nanswer = "{task.reference}"\n### END SOLUTION',
@@ -111,7 +119,7 @@ def task_heading(cells, index):
 
 def update(path, places):
     notebook = nbformat.read(path, as_version=4)
-    chapter_doc = f"../chapters/{path.name[:-len('.ipynb')]}"
+    link = chapter_link(path.name[:-len(".ipynb")])
     old = {c.id: c for c in notebook.cells if is_derivation_cell(c)}
     cells = [c for c in notebook.cells if not is_derivation_cell(c)]
     before = {}
@@ -123,7 +131,7 @@ def update(path, places):
         grade_id = task_heading(cells, index)
         for task in before.pop(grade_id, []):
             number += 1
-            result += cells_for(task, number, chapter_doc)
+            result += cells_for(task, number, link)
         result.append(cell)
     if before:
         sys.exit(f"derivation_cells: {path.name} has no code task {sorted(before)}")

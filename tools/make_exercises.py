@@ -16,8 +16,10 @@ first cell's label `(sol-name)=` into `(ex-name)=` and its title "N. Solutions: 
 
 Below each code task's check cell, `check.<task>(...)`, it adds a Markdown cell tagged `hints`
 holding that task's hints (the `hints=` of its `@task` in byhand/check/, the texts that
-`check.hint("<task>")` gives one at a time), each level folded in its own `<details>` element:
-closed until clicked, in Jupyter, JupyterLab, Colab and on the book's exercise pages alike.
+`check.hint("<task>")` gives one at a time), each level folded in its own MyST admonition with
+`:class: dropdown`, titled "Hint k of n": closed until clicked, with a marker that says it
+opens, in JupyterLab (jupyterlab-myst) and on the book's exercise pages (sphinx-togglebutton).
+A `<details>` element folds too, but JupyterLab draws it with no marker at all.
 
 Every check cell of the student version is tagged `raises-exception`: an unsolved task's check
 raises, and JupyterLab (JupyterLite too) sends such a cell with `stop_on_error` off, so Run All
@@ -119,10 +121,12 @@ def hints_cell(task):
     if len(hints) < 2:
         raise MarkerError(f"check.{task} has {len(hints)} hint level(s): give its @task at "
                           "least two, hints=(\"which section, which idea\", \"the key step\")")
-    how = f' (or run <code>check.hint("{task}")</code>: one level per call)'
-    source = "\n\n".join(
-        f"<details>\n<summary>Hint {level} of {len(hints)}{how if level == 1 else ''}"
-        f"</summary>\n\n{text}\n\n</details>" for level, text in enumerate(hints, 1))
+    # A directive's title holds no inline code (jupyterlab-myst renders none there): the
+    # pointer to check.hint goes in the line above the folded hints.
+    lead = f'Hints, one at a time (or run `check.hint("{task}")`: one level per call):'
+    source = "\n\n".join([lead] + [
+        f"```{{admonition}} Hint {level} of {len(hints)}\n:class: dropdown\n\n{text}\n```"
+        for level, text in enumerate(hints, 1)])
     cell = nbformat.v4.new_markdown_cell(source, id=f"hints-{task}".replace("_", "-"))
     cell.metadata["tags"] = ["hints"]
     return cell

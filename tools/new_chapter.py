@@ -231,14 +231,14 @@ CHAPTER = [  # markdown starts with "(" or "#"; None is the reference cell, the 
     'print("@T@: gradient checks passed, relative error < 1e-7")',
     "## @N@.4 Exercises\n\n```{exercise}\n:label: ex-@LABEL@-shapes\n\nWhat are the shapes of $\\bar X$ "
     "and $\\bar\\gamma$?\n```\n\n```{solution} ex-@LABEL@-shapes\n:class: dropdown\n\n$(N, D)$ and $(D)$, "
-    "those of $X$ and $\\gamma$.\n```\n\nThe exercise notebook: {doc}`../exercises/@STEM@`.",
+    "those of $X$ and $\\gamma$.\n```\n\nThe exercise notebook: [@N@. Exercises: @TITLE@](../exercises/@STEM@.ipynb).",
     "## Summary\n\n- **To write:** what the chapter showed, in a few lines.",
 ]
 
 SOLUTIONS = [
-    "(sol-@LABEL@)=\n# @N@. Solutions: @TITLE@\n\nThree tasks on chapter @N@, {doc}`../chapters/@STEM@`: "
+    "(sol-@LABEL@)=\n# @N@. Solutions: @TITLE@\n\nThree tasks on chapter @N@, [@N@. @TITLE@](../chapters/@STEM@.ipynb): "
     "the placeholder layer's output and its two gradients. **To write:** the chapter's own tasks.",
-    "```{note}\nThese are the worked solutions. Try the exercises first: {doc}`../exercises/@STEM@`.\n```",
+    "```{note}\nThese are the worked solutions. Try the exercises first: [@N@. Exercises: @TITLE@](../exercises/@STEM@.ipynb).\n```",
     "**How this notebook works.** Write each task's function in the cell below it, replacing `raise "
     "NotImplementedError()`, then run the check cell under it: it says what passed, or what went wrong.",
 ]
