@@ -260,8 +260,13 @@ def stage(app, exception):
     staging = staging_dir(app)
     count = stage_contents(Path(app.srcdir), staging / "contents")
     wheels = stage_wheels(staging / "pypi")
-    (staging / "jupyter_lite_config.json").write_text(
-        json.dumps(lite_build_config(), indent=2) + "\n", encoding="utf-8")
+    config = staging / "jupyter_lite_config.json"
+    text = json.dumps(lite_build_config(), indent=2) + "\n"
+    if not config.exists() or config.read_text(encoding="utf-8") != text:
+        # doit does not count the configuration among a task's inputs: with its state from a
+        # build under another configuration it skips tasks (an extension added, not copied).
+        (staging / ".jupyterlite.doit.db").unlink(missing_ok=True)
+    config.write_text(text, encoding="utf-8")
     print(f"[byhand-lite] staged {count} notebooks and {len(wheels)} wheels in {staging}")
 
 
