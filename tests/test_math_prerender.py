@@ -127,3 +127,40 @@ def test_a_page_typeset_by_an_earlier_build_is_left_as_it_is(app, caplog):
         byhand_math.typeset_file(app, page)
     assert page.read_text(encoding="utf-8") == once
     assert not caplog.records
+
+
+# TeX's spacing where a browser lays MathML out otherwise (found by comparing every display
+# formula with MathJax's rendering): book/ext/prerender_math.js, texSpacing.
+def mathml(app, tex, display=True):
+    [(html, error)] = byhand_math.typesetter(app).typeset([(tex, display)]).values()
+    assert error is None, error
+    return html
+
+
+def test_operators_in_scripts_have_no_space(app):
+    html = mathml(app, r"\sum_{k=1}^{m\times n} x_k = y")
+    assert '<mo lspace="0" rspace="0">=</mo><mn>1</mn>' in html
+    assert '<mo lspace="0" rspace="0">×</mo>' in html
+    assert "<mo>=</mo><mi>y</mi>" in html              # on the baseline: TeX's space stays
+
+
+def test_an_ellipsis_is_not_spaced_as_an_operator(app):
+    assert '<mo lspace="0" rspace="0">…</mo>' in mathml(app, r"1, \ldots, K")
+
+
+def test_matrix_and_cases_cells_are_in_text_style(app):
+    assert '<mtable displaystyle="false">' in mathml(app, r"\displaystyle\left[\begin{matrix}\frac{1}{2}\end{matrix}\right]")
+    assert '<mtable displaystyle="false">' in mathml(app, r"\begin{cases} 1 & x > 0 \\ 0 & x < 0 \end{cases}")
+    assert 'displaystyle="true"' in mathml(app, r"\begin{aligned} a &= b \end{aligned}")
+
+
+def test_fences_around_nothing_tall_do_not_stretch(app):
+    assert mathml(app, r"\cos{\left(x_{1} \right)}").count('stretchy="false"') == 2
+    assert mathml(app, r"\left(\frac{a}{b}\right)").count('stretchy="true"') == 2
+
+
+def test_a_thin_space_before_an_operator_name_after_a_symbol(app):
+    html = mathml(app, r"-\sum_k t_k \log p_k")
+    assert '</msub><mspace width="0.1667em"></mspace><mrow><mi>log</mi>' in html
+    html = mathml(app, r"= \log x")                    # after an operator: its own space only
+    assert '<mo>=</mo><mrow><mi>log</mi>' in html

@@ -29,10 +29,72 @@ function send(message) {
   process.stdout.write(JSON.stringify(message) + "\n");
 }
 
+// --- TeX's spacing, where browsers lay MathML out otherwise -------------------------------------
+// An independent review compared every display formula with MathJax's rendering; these rules
+// answer what it found (tests/test_math_prerender.py checks each).
+
+const text = (node) => (node && node.children ? node.children.map(text).join("") : (node && node.text) || "");
+const isOperatorName = (node) => node && node.type === "mi" && text(node).length > 1;
+const isApply = (node) => node && node.type === "mo" && text(node) === "\u2061";
+const CLOSING = new Set([")", "]", "}", "|", "\u2016", "\u27e9", "\u230b", "\u2309"]);
+const LARGE = new Set(["\u2211", "\u220f", "\u222b", "\u2210", "\u22c3", "\u22c2"]);
+// Children of these elements at these positions are scripts.
+const SCRIPTS = { msub: [1], msup: [1], msubsup: [1, 2], munder: [1], mover: [1], munderover: [1, 2] };
+
+function hasTall(node) {
+  if (!node || !node.children) return false;
+  if (["mfrac", "mtable", "msqrt", "mroot"].includes(node.type)) return true;
+  if (["munder", "mover", "munderover"].includes(node.type) && LARGE.has(text(node.children[0]))) return true;
+  return node.children.some(hasTall);
+}
+
+function texSpacing(node, inScript) {
+  if (!node || !node.children) return;
+  const kids = node.children;
+  if (node.type === "mo" && !("lspace" in node.attributes)) {
+    // TeX puts no space around an operator in a sub- or superscript (k=1, m×n), and an
+    // ellipsis is an ordinary symbol (1, …, K), not an operator with space on both sides.
+    if (inScript || ["\u2026", "\u22ef"].includes(text(node))) {
+      node.setAttribute("lspace", "0");
+      node.setAttribute("rspace", "0");
+    }
+  }
+  if (node.type === "mtable" && !("displaystyle" in node.attributes)) {
+    // The cells of a matrix or of cases are in TeX's text style, even in a display.
+    node.setAttribute("displaystyle", "false");
+  }
+  const first = kids[0], last = kids[kids.length - 1];
+  if (node.type === "mrow" && kids.length > 2 && first.type === "mo" && last.type === "mo" &&
+      first.attributes.form === "prefix" && last.attributes.form === "postfix" &&
+      first.attributes.stretchy === "true" && !kids.slice(1, -1).some(hasTall)) {
+    // \left( x_1 \right): nothing tall inside, so the browser's stretched parenthesis (a
+    // larger glyph, for the subscript's depth) would stand apart from its content.
+    first.setAttribute("stretchy", "false");
+    last.setAttribute("stretchy", "false");
+  }
+  for (let i = kids.length - 1; i > 0; i--) {
+    // A thin space between a symbol and the operator name after it (t_k log p_k), as TeX
+    // puts one between an ordinary atom and an operator; none after an operator or an opening.
+    const name = kids[i].type === "mrow" ? kids[i].children[0] : kids[i];
+    const applied = kids[i].type === "mrow" ? kids[i].children[1] : kids[i + 1];
+    const before = kids[i - 1];
+    if (isOperatorName(name) && isApply(applied) &&
+        (before.type !== "mo" || CLOSING.has(text(before))) && before.type !== "mspace") {
+      const space = new kids[i].constructor("mspace");
+      space.setAttribute("width", "0.1667em");
+      kids.splice(i, 0, space);
+    }
+  }
+  const scripts = SCRIPTS[node.type] || [];
+  kids.forEach((child, i) => texSpacing(child, inScript || scripts.includes(i)));
+}
+
 function convert(tex, display) {
   try {
     // throwOnError: an error is reported (the build fails under -W), never drawn in red.
-    return [temml.renderToString(tex, { displayMode: display, throwOnError: true }), null];
+    const tree = temml.__renderToMathMLTree(tex, { displayMode: display, throwOnError: true });
+    texSpacing(tree, false);
+    return [tree.toMarkup(), null];
   } catch (err) {
     // The first line: the lines after it repeat the TeX, underlined.
     const message = String((err && err.message) || err).trim().split("\n")[0];
