@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, only_local, quiet, serve, typeset
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -122,6 +123,20 @@ def test_page_works_offline(visit, path):
     assert page.missing == [], f"files the page asked for and did not get: {page.missing}"
     assert page.errors == [], f"JavaScript errors: {page.errors}"
 
+    # Every widget rendered from its stored state (the widget manager runs once the page has
+    # loaded: book/js/widgets-after-load.js), before anything else is counted.
+    views = page.count('script[type="application/vnd.jupyter.widget-view+json"]')
+    count_rendered = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+          .filter(s => s.parentElement.querySelector('.jupyter-widgets, .widget-container, .widget-inline-hbox'))
+          .length"""
+    if views:
+        try:
+            page.page.wait_for_function(f"() => ({count_rendered})() === {views}", timeout=20000)
+        except PlaywrightTimeout:
+            pass  # the assertion below says how many
+    rendered = page.page.evaluate(count_rendered)
+    assert rendered == views, f"{views - rendered} of {views} widgets did not render"
+
     # Every formula is MathML, written when the book was built (book/ext/byhand_math.py): each
     # Sphinx math element holds one <math>, no TeX is left, and the page runs no MathJax.
     math = page.count("span.math, div.math")
@@ -139,16 +154,6 @@ def test_page_works_offline(visit, path):
                                                  f.status === "loaded");
         }"""), "the formulas are not drawn in STIX Two Math"
 
-    # Every widget rendered from its stored state.
-    views = page.count('script[type="application/vnd.jupyter.widget-view+json"]')
-    if views:
-        page.page.wait_for_selector(".jupyter-widgets", timeout=15000)
-    rendered = page.page.evaluate(
-        """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
-              .filter(s => s.parentElement.querySelector('.jupyter-widgets, .widget-container, .widget-inline-hbox'))
-              .length"""
-    )
-    assert rendered == views, f"{views - rendered} of {views} widgets did not render"
     for label in page.page.locator(".widget-label").all_inner_texts():
         assert "\\(" not in label and "$" not in label, f"untypeset TeX in a widget label: {label!r}"
 
