@@ -85,7 +85,7 @@ def measure(browser, base, path, rate):
 
 
 def cell(seconds):
-    return f"{seconds:>9.2f}" if seconds is not None else f"{'-':>9}"
+    return f"{seconds:>11.2f}" if seconds is not None else f"{'-':>11}"
 
 
 def main():
@@ -99,7 +99,7 @@ def main():
         sys.exit(f"no chapter pages in {site}: run `make book` first")
     print(f"Chapter pages of {site}: seconds from navigation, median of {args.runs} runs")
     print(f"{'page':<28}{'formulas':>9}" + "".join(
-        f"{f'{rate}x {what}':>9}" for rate in (1, 4) for what in ("math", "load", "widgets")))
+        f"{f'{rate}x {what}':>11}" for rate in (1, 4) for what in ("math", "load", "widgets")))
     worst = {1: [0, 0], 4: [0, 0]}
     server = serve(site)
     base = next(server)

@@ -152,7 +152,8 @@
     forwardToggles("primary-toggle");
     forwardToggles("secondary-toggle");
     cleanSearchSnippets();
-    update();
+    // The first run waits for the page's load (below): it measures every box that might scroll,
+    // which lays out the whole page, and the page is read before that is needed.
     var later = debounce(update, 150);
     window.addEventListener("resize", later);
     window.addEventListener("load", later);
@@ -166,4 +167,5 @@
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
+  if (document.readyState === "complete") update();
 })();
