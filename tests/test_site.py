@@ -200,11 +200,18 @@ def test_overflow_explorer_responds_to_its_slider(visit):
     page = visit("chapters/02_logsumexp.html")
     explorer = page.page.locator(".byhand-explorer").first
     explorer.wait_for(timeout=15000)
+    explorer.scroll_into_view_if_needed()  # rendered once near the screen (content-visibility)
     views = explorer.locator(".widget-html-content")
 
     def shown():
         return " | ".join(t for t in views.all_inner_texts() if t.strip())
 
+    try:  # the widget manager draws the explorer once the page has loaded
+        page.page.wait_for_function(
+            "(el) => [...el.querySelectorAll('.widget-html-content')].some(e => e.innerText.trim())",
+            arg=explorer.element_handle(), timeout=15000)
+    except PlaywrightTimeout:
+        pass  # the assertion below says so
     before = shown()
     assert before, "the explorer shows nothing"
     handle = explorer.locator(".noUi-handle").first

@@ -92,6 +92,11 @@ def settle(page):
                  .filter(s => s.parentElement.querySelector('.jupyter-widgets')).length === n""",
             arg=views, timeout=20000,
         )
+    # Sections below the screen are not rendered until a reader scrolls near them (readers.css:
+    # content-visibility), and their text has no innerText until then: the checks read each
+    # section as it is once scrolled to.
+    page.evaluate("""() => document.querySelectorAll('.bd-article > section > section')
+                           .forEach(s => { s.style.contentVisibility = 'visible'; })""")
     # readers.js runs (debounced) after every change to the page; wait for a run after this point.
     if not page.evaluate("() => Boolean(window.byhandReaders)"):
         return  # a site without it: the checks below say what is missing

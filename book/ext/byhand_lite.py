@@ -262,9 +262,12 @@ def stage(app, exception):
     wheels = stage_wheels(staging / "pypi")
     config = staging / "jupyter_lite_config.json"
     text = json.dumps(lite_build_config(), indent=2) + "\n"
-    if not config.exists() or config.read_text(encoding="utf-8") != text:
-        # doit does not count the configuration among a task's inputs: with its state from a
-        # build under another configuration it skips tasks (an extension added, not copied).
+    site = Path(app.outdir) / LITE_DIR
+    if (not config.exists() or config.read_text(encoding="utf-8") != text
+            or not (site / "lab" / "index.html").exists()):
+        # doit's state says which tasks are done, but it counts neither the configuration among
+        # a task's inputs nor every output: from a state of an earlier build (another
+        # configuration, or a site since removed) it skips tasks (an extension is not copied).
         (staging / ".jupyterlite.doit.db").unlink(missing_ok=True)
     config.write_text(text, encoding="utf-8")
     print(f"[byhand-lite] staged {count} notebooks and {len(wheels)} wheels in {staging}")
