@@ -163,4 +163,21 @@ def test_a_thin_space_before_an_operator_name_after_a_symbol(app):
     html = mathml(app, r"-\sum_k t_k \log p_k")
     assert '</msub><mspace width="0.1667em"></mspace><mrow><mi>log</mi>' in html
     html = mathml(app, r"= \log x")                    # after an operator: its own space only
-    assert '<mo>=</mo><mrow><mi>log</mi>' in html
+    assert '=</mo><mrow><mi>log</mi>' in html
+
+
+def test_sized_delimiters_and_spaced_relations_get_no_second_space(app):
+    html = mathml(app, r"J_g\bigl(f(x)\bigr)")
+    assert html.count('minsize="1.2em" maxsize="1.2em" lspace="0" rspace="0"') == 2
+    html = mathml(app, r"\text{dx} = \text{dout}")      # Temml spaces the = itself
+    assert '<mspace width="0.2778em"></mspace><mo lspace="0" rspace="0">=</mo>' in html
+
+
+def test_a_large_operator_after_a_relation_adds_no_space_of_its_own(app):
+    assert '<mo>=</mo><msub><mo movablelimits="false" lspace="0">∑</mo>' in mathml(app, r"b = \sum_n x_n", False)
+    assert 'lspace="0">∑' not in mathml(app, r"a \sum_i b", False)   # after a symbol: TeX's thin space
+
+
+def test_no_space_before_a_formulas_first_operator_or_after_its_last(app):
+    assert '<mo rspace="0">=</mo></mrow>' in mathml(app, "x =", False)
+    assert '<mrow><mo lspace="0">=</mo><mi>b</mi>' in mathml(app, "= b", False)

@@ -72,6 +72,29 @@ function texSpacing(node, inScript) {
     first.setAttribute("stretchy", "false");
     last.setAttribute("stretchy", "false");
   }
+  if (node.type === "mo" && "minsize" in node.attributes && !("form" in node.attributes) &&
+      !("lspace" in node.attributes)) {
+    // \bigl( \bigr): a sized delimiter with no form gets an operator's space on both sides.
+    node.setAttribute("lspace", "0");
+    node.setAttribute("rspace", "0");
+  }
+  if (node.type === "mrow" && kids.length === 3 && kids[0].type === "mspace" &&
+      kids[1].type === "mo" && kids[2].type === "mspace") {
+    // \text{dx} = \text{dout}: Temml spaces the relation itself; its own space would double it.
+    kids[1].setAttribute("lspace", "0");
+    kids[1].setAttribute("rspace", "0");
+  }
+  const isRow = !node.type || ["math", "mrow", "mstyle", "mtd", "mpadded"].includes(node.type);
+  if (isRow) kids.forEach((kid, i) => {
+    // After a relation, a binary operator or an opening, TeX puts no space before a large
+    // operator (= ∑, ( ∑): the ∑ keeps only the space the operator before it brings.
+    const base = kid.type === "mo" ? kid : SCRIPTS[kid.type] ? kid.children[0] : null;
+    const before = kids[i - 1];
+    if (base && base.type === "mo" && LARGE.has(text(base)) && !("lspace" in base.attributes) &&
+        (i === 0 || (before.type === "mo" && !CLOSING.has(text(before))))) {
+      base.setAttribute("lspace", "0");
+    }
+  });
   for (let i = kids.length - 1; i > 0; i--) {
     // A thin space between a symbol and the operator name after it (t_k log p_k), as TeX
     // puts one between an ordinary atom and an operator; none after an operator or an opening.
@@ -89,11 +112,25 @@ function texSpacing(node, inScript) {
   kids.forEach((child, i) => texSpacing(child, inScript || scripts.includes(i)));
 }
 
+// TeX puts no space before a formula's first atom or after its last: "$x =$ 5" is "x = 5".
+function formulaEnds(math) {
+  let row = math;
+  // (Temml's tree has a document fragment, no element, between <math> and its row.)
+  while (row.children && row.children.length === 1 && [undefined, "mrow"].includes(row.children[0].type)) {
+    row = row.children[0];
+  }
+  const kids = row.children || [];
+  const first = kids[0], last = kids[kids.length - 1];
+  if (first && first.type === "mo" && !("lspace" in first.attributes)) first.setAttribute("lspace", "0");
+  if (last && last.type === "mo" && !("rspace" in last.attributes)) last.setAttribute("rspace", "0");
+}
+
 function convert(tex, display) {
   try {
     // throwOnError: an error is reported (the build fails under -W), never drawn in red.
     const tree = temml.__renderToMathMLTree(tex, { displayMode: display, throwOnError: true });
     texSpacing(tree, false);
+    formulaEnds(tree);
     return [tree.toMarkup(), null];
   } catch (err) {
     // The first line: the lines after it repeat the TeX, underlined.
