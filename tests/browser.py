@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = os.environ.get("BYHAND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium tries to reach Google's hosts at every start.
@@ -134,6 +135,24 @@ def typeset(page, seconds=SETTLE_SECONDS):
     the book is built (book/ext/byhand_math.py), so what remains is loading the math font."""
     evaluate_bounded(page, "() => document.fonts.ready.then(() => true)",
                      what="loading the math fonts", seconds=seconds)
+
+
+WIDGET_VIEWS = 'script[type="application/vnd.jupyter.widget-view+json"]'
+
+
+def widgets_drawn(page, drawn=".jupyter-widgets", seconds=20):
+    """Wait (at most `seconds`) until every stored widget view of the page has an element
+    matching `drawn` beside it (the widget manager draws them after the page's load); return
+    (views, drawn views)."""
+    count = f"""() => [...document.querySelectorAll('{WIDGET_VIEWS}')]
+                  .filter(s => s.parentElement.querySelector('{drawn}')).length"""
+    views = page.locator(WIDGET_VIEWS).count()
+    if views:
+        try:
+            page.wait_for_function(f"() => ({count})() === {views}", timeout=seconds * 1000)
+        except PlaywrightTimeout:
+            pass  # the caller says how many were not drawn
+    return views, page.evaluate(count)
 
 
 def only_local(base, blocked):

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import chromium, only_local, quiet, serve, typeset
+from browser import chromium, only_local, quiet, serve, typeset, widgets_drawn
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,16 +125,8 @@ def test_page_works_offline(visit, path):
 
     # Every widget rendered from its stored state (the widget manager runs once the page has
     # loaded: book/js/widgets-after-load.js), before anything else is counted.
-    views = page.count('script[type="application/vnd.jupyter.widget-view+json"]')
-    count_rendered = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
-          .filter(s => s.parentElement.querySelector('.jupyter-widgets, .widget-container, .widget-inline-hbox'))
-          .length"""
-    if views:
-        try:
-            page.page.wait_for_function(f"() => ({count_rendered})() === {views}", timeout=20000)
-        except PlaywrightTimeout:
-            pass  # the assertion below says how many
-    rendered = page.page.evaluate(count_rendered)
+    views, rendered = widgets_drawn(
+        page.page, ".jupyter-widgets, .widget-container, .widget-inline-hbox")
     assert rendered == views, f"{views - rendered} of {views} widgets did not render"
 
     # Every formula is MathML, written when the book was built (book/ext/byhand_math.py): each

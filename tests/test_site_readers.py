@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import chromium, evaluate_bounded, only_local, serve, typeset
+from browser import chromium, evaluate_bounded, only_local, serve, typeset, widgets_drawn
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BYHAND_SITE") or ROOT / "_build" / "html").resolve()
@@ -85,13 +85,8 @@ def settle(page):
     """Wait until the math fonts have loaded, the widgets have rendered and readers.js has run
     after both."""
     typeset(page)
-    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
-    if views:
-        page.wait_for_function(
-            """(n) => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
-                 .filter(s => s.parentElement.querySelector('.jupyter-widgets')).length === n""",
-            arg=views, timeout=20000,
-        )
+    views, drawn = widgets_drawn(page)
+    assert drawn == views, f"{views - drawn} of {views} widgets were not drawn in 20 s"
     # Sections below the screen are not rendered until a reader scrolls near them (readers.css:
     # content-visibility), and their text has no innerText until then: the checks read each
     # section as it is once scrolled to.

@@ -161,19 +161,25 @@ def build_byhand_wheel(project: Path, dest: Path) -> Path:
     return wheel
 
 
+def fetched_wheel(project: str) -> Path:
+    """The one wheel of `project` that tools/fetch_assets.py downloaded."""
+    found = sorted(FETCHED_WHEELS.glob(f"{project}-*-py3-none-any.whl"))
+    if len(found) != 1:
+        raise LiteError(
+            f"expected one {project} wheel in {FETCHED_WHEELS}, found {len(found)}: "
+            "run `make book` (or `.venv/bin/python tools/fetch_assets.py`) first"
+        )
+    return found[0]
+
+
 def stage_wheels(pypi: Path) -> list[Path]:
     if pypi.exists():
         shutil.rmtree(pypi)
     pypi.mkdir(parents=True)
     staged = []
     for project in SHIPPED:
-        found = sorted(FETCHED_WHEELS.glob(f"{project}-*-py3-none-any.whl"))
-        if len(found) != 1:
-            raise LiteError(
-                f"expected one {project} wheel in {FETCHED_WHEELS}, found {len(found)}: "
-                "run `make book` (or `.venv/bin/python tools/fetch_assets.py`) first"
-            )
-        staged.append(Path(shutil.copy2(found[0], pypi / found[0].name)))
+        wheel = fetched_wheel(project)
+        staged.append(Path(shutil.copy2(wheel, pypi / wheel.name)))
     staged.append(build_byhand_wheel(ROOT, pypi))
     return staged
 
@@ -183,20 +189,15 @@ def stage_wheels(pypi: Path) -> list[Path]:
 def extension_wheel(name: str, project: str) -> Path:
     """The fetched wheel of `project`, checked to carry the prebuilt lab extension `name`
     (jupyter lite build skips a wheel's extension without load information, silently)."""
-    found = sorted(FETCHED_WHEELS.glob(f"{project}-*-py3-none-any.whl"))
-    if len(found) != 1:
-        raise LiteError(
-            f"expected one {project} wheel in {FETCHED_WHEELS}, found {len(found)}: "
-            "run `make book` (or `.venv/bin/python tools/fetch_assets.py`) first"
-        )
-    with zipfile.ZipFile(found[0]) as zf:
+    wheel = fetched_wheel(project)
+    with zipfile.ZipFile(wheel) as zf:
         manifests = [n for n in zf.namelist()
                      if n.endswith(f"/share/jupyter/labextensions/{name}/package.json")]
         package = json.loads(zf.read(manifests[0])) if manifests else {}
     if not package.get("jupyterlab", {}).get("_build", {}).get("load"):
-        raise LiteError(f"{found[0].name} carries no prebuilt lab extension {name} "
+        raise LiteError(f"{wheel.name} carries no prebuilt lab extension {name} "
                         f"(share/jupyter/labextensions/{name}/package.json with jupyterlab._build)")
-    return found[0]
+    return wheel
 
 
 def lite_build_config() -> dict:

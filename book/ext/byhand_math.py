@@ -80,7 +80,7 @@ class Typesetter:
         self.process = subprocess.Popen(
             [node, str(SCRIPT), str(TEMML / "temml.cjs")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
-        self.version = self._read()["temml"]
+        self._read()  # {"temml": version}: Temml has loaded
 
     def _read(self):
         line = self.process.stdout.readline()
