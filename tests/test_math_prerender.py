@@ -129,6 +129,36 @@ def test_a_page_typeset_by_an_earlier_build_is_left_as_it_is(app, caplog):
     assert not caplog.records
 
 
+def test_a_page_whose_formulas_use_temmls_font_asks_for_it_with_the_page(app):
+    head = ('<html><head>\n' + byhand_math.PRELOAD.format("../" + byhand_math.MATH_FONT) +
+            '\n<link href="../_static/byhand-math.css"></head><body>')
+    primed = Path(app.outdir) / "primed.html"
+    primed.write_text(head + '<span class="math notranslate nohighlight">'
+                      r"\(f'(x)\)</span></body></html>", encoding="utf-8")
+    plain = Path(app.outdir) / "plain.html"
+    plain.write_text(head + '<span class="math notranslate nohighlight">'
+                     r"\(f(x)\)</span></body></html>", encoding="utf-8")
+    for page in (primed, plain):
+        byhand_math.typeset_file(app, page)
+    temml = byhand_math.PRELOAD.format("../" + byhand_math.TEMML_FONT)
+    text = primed.read_text(encoding="utf-8")
+    assert byhand_math.TEMML_FONT_USERS.search(text) and 'tml-prime' in text
+    assert text.count(temml) == 1 and text.index(temml) < text.index("</head>")
+    assert temml not in plain.read_text(encoding="utf-8")
+    byhand_math.typeset_file(app, primed)  # a second build adds no second one
+    assert primed.read_text(encoding="utf-8").count(temml) == 1
+
+
+def test_an_inline_formula_keeps_the_punctuation_touching_it_on_its_line():
+    formula = '<span class="math notranslate nohighlight"><math><mi>x</mi></math></span>'
+    text = f"<p>so {formula}. Then ({formula}) and {formula} is, {formula}-wise</p><div>{formula}</div>"
+    kept = byhand_math.keep_punctuation_with_formulas(text)
+    nobreak = '<span class="byhand-nobreak">{}</span>'
+    assert kept == (f"<p>so {nobreak.format(formula + '.')} Then {nobreak.format('(' + formula + ')')}"
+                    f" and {formula} is, {nobreak.format(formula + '-')}wise</p><div>{formula}</div>")
+    assert byhand_math.keep_punctuation_with_formulas(kept) == kept  # a second build
+
+
 # TeX's spacing where a browser lays MathML out otherwise (found by comparing every display
 # formula with MathJax's rendering): book/ext/prerender_math.js, texSpacing.
 def mathml(app, tex, display=True):

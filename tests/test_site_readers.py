@@ -6,6 +6,7 @@ the system), and checked as a reader would see it:
 - the page never scrolls sideways, and nothing is cut off at the right edge: wide formulas,
   tables, code and outputs scroll inside their own box;
 - every explorer's controls and readouts, and the box its views scroll in, are on the screen;
+- every box that scrolls (code, outputs, formulas, tables) can be reached with the keyboard;
 - the page follows the system's colour scheme, and in dark mode nothing is a pale slab
   (explorers) or dimmed (figures);
 - zero serious or critical accessibility violations (axe-core's WCAG 2.1 A and AA rules): on one
@@ -95,6 +96,10 @@ def settle(page):
     # readers.js runs (debounced) after every change to the page; wait for a run after this point.
     if not page.evaluate("() => Boolean(window.byhandReaders)"):
         return  # a site without it: the checks below say what is missing
+    # ...having run by itself once the page had loaded (its tab stops are the only ones: the
+    # theme's own pass at `load` is taken out, book/ext/byhand_readers.py)
+    page.wait_for_function("() => Number(document.documentElement.dataset.byhandReaders || 0) >= 1",
+                           timeout=10000)
     runs = page.evaluate("() => Number(document.documentElement.dataset.byhandReaders || 0)")
     page.evaluate("() => window.dispatchEvent(new Event('resize'))")
     page.wait_for_function(
@@ -149,6 +154,22 @@ EXPLORER_PARTS = """() => {
     });
   });
   return {explorers: document.querySelectorAll('.byhand-explorer').length, out};
+}"""
+
+# Boxes that scroll (their content is wider or taller than they are) which a keyboard cannot reach:
+# no tab stop of their own and nothing focusable inside to scroll them to.
+UNREACHABLE_SCROLLERS = """() => {
+  const focusable = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+  const out = [];
+  for (const el of document.querySelectorAll('.bd-article *')) {
+    const style = getComputedStyle(el);
+    const x = ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
+    const y = ['auto', 'scroll'].includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1;
+    if (!(x || y) || el.tabIndex >= 0 || el.querySelector(focusable)) continue;
+    out.push(`${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]} ` +
+             `"${(el.innerText || el.textContent || '').trim().slice(0, 30)}"`);
+  }
+  return out.slice(0, 8);
 }"""
 
 # Luminance (0 black .. 1 white) of what is painted behind an element: the first opaque background
@@ -264,6 +285,16 @@ def what_is_seen(page, path, scheme):
     if cut:
         problems.append(f"content beyond the right edge, not in a scrolling box: {cut}")
     problems += page.evaluate(EXPLORER_PARTS)["out"]
+    # Code is drawn in its highlighting style's text colour (the spans that only set it are
+    # dropped when the book is built: book/ext/byhand_readers.py).
+    recoloured = page.evaluate("""() => [...document.querySelectorAll('.bd-article div.highlight > pre')]
+        .filter(pre => getComputedStyle(pre).color !== getComputedStyle(pre.parentElement).color)
+        .map(pre => `${getComputedStyle(pre).color} in ${getComputedStyle(pre.parentElement).color}`)""")
+    if recoloured:
+        problems.append(f"{len(recoloured)} code blocks not in their highlighting colour: {recoloured[:2]}")
+    unreachable = page.evaluate(UNREACHABLE_SCROLLERS)
+    if unreachable:
+        problems.append(f"boxes that scroll, without a tab stop: {unreachable}")
 
     theme = page.evaluate("() => document.documentElement.dataset.theme")
     if theme != scheme:

@@ -23,15 +23,17 @@
     }
   }
 
-  // 2. Scrollable regions reachable by keyboard. Wide display math, outputs and tables scroll
-  //    inside their own box; a box that scrolls gets a tab stop so that a keyboard can scroll it
-  //    (the theme does this for code and outputs, not for display math).
+  // 2. Scrollable regions reachable by keyboard. Wide display math, code, outputs and tables
+  //    scroll inside their own box; a box that scrolls gets a tab stop so that a keyboard can
+  //    scroll it. (The theme's own pass over code and outputs, in the page's `load` event, is
+  //    taken out of its script when the book is built: book/ext/byhand_readers.py.)
   var SCROLLERS = [
     "div.math",
     ".cell_output > .output",
     ".byhand-wide-math",
     ".pst-scrollable-table-container",
     "pre",
+    ".jp-RenderedHTMLCommon",
     ".jupyter-widgets.widget-hbox",  // e.g. a progress bar's status line, wider than a phone
   ].join(", ");
 
@@ -54,7 +56,8 @@
         }
       });
     main.querySelectorAll(SCROLLERS).forEach(function (el) {
-      var scrolls = el.scrollWidth > el.clientWidth + 1;
+      var scrolls = el.scrollWidth > el.clientWidth + 1 ||
+        (el.scrollHeight > el.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(el).overflowY));
       if (scrolls && !el.hasAttribute("tabindex")) {
         el.setAttribute("tabindex", "0");
         el.dataset.byhandScroll = "";

@@ -47,8 +47,12 @@ OWN_CSS = Path(__file__).with_name("byhand_math.css")
 CSS_FILE = "byhand-math.css"
 # The math font, as the site serves it (book/ext/byhand_math.css names it too).
 MATH_FONT = "vendor/stix-two-math/stix-two-math-latin-400-normal.woff2"
-# Where the style sheet (in _static/) finds Temml's font (its \\mathscr letters) in the site.
-TEMML_FONT_URL = "../vendor/temml/Temml.woff2"
+# Where the style sheet (in _static/) finds Temml's font (its \\mathscr letters and primes) in
+# the site; a page whose MathML uses it asks for it with the page, as for MATH_FONT.
+TEMML_FONT = "vendor/temml/Temml.woff2"
+TEMML_FONT_URL = "../" + TEMML_FONT
+TEMML_FONT_USERS = re.compile(r'<m\w+[^>]*\sclass="[^"]*\b(?:tml-prime|mathscr)\b')
+PRELOAD = '<link rel="preload" href="{}" as="font" type="font/woff2" crossorigin>'
 
 # Sphinx's math and myst-nb's LaTeX outputs (class "output text_latex math notranslate ...").
 MATH = re.compile(r'<(span|div) class="((?:[\w-]+ )*math notranslate nohighlight)">(.*?)</\1>', re.S)
@@ -154,8 +158,7 @@ def note_page(app, pagename, templatename, context, doctree):
     # The font is asked for with the page, not once the style sheet and the formulas are read:
     # the first layout of the formulas is then, mostly, their last one.
     font = context["pathto"](MATH_FONT, 1)
-    context["metatags"] = context.get("metatags", "") + (
-        f'\n<link rel="preload" href="{font}" as="font" type="font/woff2" crossorigin>')
+    context["metatags"] = context.get("metatags", "") + "\n" + PRELOAD.format(font)
     scripts = context.get("script_files")
     if isinstance(scripts, list):
         scripts[:] = [js for js in scripts if not is_mathjax(js)]
@@ -182,7 +185,10 @@ def typeset_file(app, path, page=None):
         text = path.read_text(encoding="utf-8")
         page = (text, *page_formulas(text))
     text, found, labels = page
-    if not any(f is not False for f in found.values()) and not labels:
+    if not any(f is not False for f in found.values()) and not labels:  # typeset already
+        finished = finish_page(text)
+        if finished != text:
+            path.write_text(finished, encoding="utf-8")
         return
     where = path.relative_to(app.outdir).as_posix()
     setter = typesetter(app)
@@ -199,7 +205,7 @@ def typeset_file(app, path, page=None):
         kind, classes = match.group(1), match.group(2)
         return f'<{kind} class="{classes}">{done[found_formula][0]}</{kind}>'
 
-    text = MATH.sub(replace, text)
+    text = finish_page(MATH.sub(replace, text))
     left = sum(1 for f in found.values() if f is None)
     if left:
         logger.warning(f"{where}: {left} formulas are not in a form book/ext/byhand_math.py "
@@ -212,6 +218,41 @@ def typeset_file(app, path, page=None):
         text = text.replace(
             "</body>", f'<script type="application/json" id="{LABELS_ID}">{table}</script>\n</body>', 1)
     path.write_text(text, encoding="utf-8")
+
+
+# An inline formula is an atomic box, and browsers break lines on either side of it, even
+# before the full stop that ends its sentence or after the bracket that opens it. The formula and
+# the punctuation touching it are kept on one line.
+NOBREAK = '<span class="byhand-nobreak">'
+TOUCHING_PUNCTUATION = re.compile(
+    r'([(\[“‘]*)'
+    r'(<span class="math notranslate nohighlight">(?:(?!</span>).)*</span>)'
+    r'([.,;:!?)\]’”\-–]*)', re.S)
+
+
+def keep_punctuation_with_formulas(text):
+    if NOBREAK in text:  # a page an earlier build has finished
+        return text
+
+    def wrap(match):
+        before, formula, after = match.groups()
+        if not (before or after):
+            return match.group(0)
+        return f'{NOBREAK}{before}{formula}{after}</span>'
+    return TOUCHING_PUNCTUATION.sub(wrap, text)
+
+
+def finish_page(text):
+    return keep_punctuation_with_formulas(preload_temml_font(text))
+
+
+def preload_temml_font(text):
+    """The page with a preload of Temml's font next to MATH_FONT's, if its formulas use it."""
+    stix = re.search(re.escape(PRELOAD).replace(r"\{\}", r"([^\"]*)" + re.escape(MATH_FONT)), text)
+    if not stix or TEMML_FONT in text[:text.find("</head>")] or not TEMML_FONT_USERS.search(text):
+        return text
+    temml = PRELOAD.format(stix.group(1) + TEMML_FONT)
+    return text[:stix.end()] + "\n" + temml + text[stix.end():]
 
 
 def widget_label_formulas(text):

@@ -12,9 +12,30 @@ Each page's body is edited as a string, at `html-page-context`, before the theme
 - docutils marks the references' citation list `role="list"` but its entries
   `role="doc-biblioentry"`, so assistive technology sees a list without items (axe-core:
   aria-required-children): the entries become list items.
+
+Two more edits, made to the written site once the build has finished, make pages lighter to load
+(bench/pages.py measures both):
+
+- Code is highlighted as one `<span>` per token, and more than half of them (names, punctuation,
+  white space) are drawn in the highlighting style's own text colour, in both colour schemes:
+  those spans are dropped, leaving their text (about 40,000 of the site's 74,000 spans; chapter
+  5: 3,900 of its 15,000 elements), which readers.css draws in that colour (the theme would give
+  it its body-text colour). Which token classes that is comes from the site's pygments.css
+  itself, so a highlighting style that colours names keeps their spans.
+- pydata-sphinx-theme 0.17 gives every code block and output that scrolls a tab stop in the
+  page's `load` event, reading the size of each: that lays out the whole page, 340 ms of a
+  chapter's load at full speed and over a second on a phone. readers.js does the same for the
+  same boxes (and for display math), after the page has loaded; the theme's pass is taken out of
+  its script. A theme whose script no longer has that pass fails the build here, so that the
+  edit is looked at again.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
 
 HIDDEN_SUMMARY = '<summary aria-label="Toggle hidden content">'
 SOLUTION_PROMPTS = {
@@ -36,6 +57,80 @@ def edit_body(app, pagename, templatename, context, doctree):
     context["body"] = body
 
 
+# The pages this edits; the lite site and copied assets are not the theme's pages.
+SKIP = {"_static", "_sources", "_images", "vendor", "lite"}
+
+HIGHLIGHT_BLOCK = re.compile(r'(<div class="highlight[^"]*"><pre>)(.*?)(</pre>)', re.S)
+THEME_RULE = re.compile(r'html\[data-theme="(light|dark)"\] \.highlight(?: \.([\w-]+))? \{([^}]*)\}')
+
+
+def plain_token_classes(pygments_css):
+    """The token classes whose only style, in both colour schemes, is the highlighting style's
+    text colour (that of `.highlight`): their spans draw what their text does without them, given
+    readers.css's rule that a code block's `pre` takes that colour."""
+    base, rules = {}, {}
+    for scheme, token, body in THEME_RULE.findall(pygments_css):
+        declarations = frozenset(d.strip().replace(" ", "").lower()
+                                 for d in body.split(";") if d.strip())
+        if not token:
+            colour = [d for d in declarations if d.startswith("color:")]
+            base[scheme] = frozenset(colour)
+        else:
+            rules.setdefault(token, {}).setdefault(scheme, set()).update(declarations)
+    if set(base) != {"light", "dark"} or not all(base.values()):
+        raise ExtensionError("byhand_readers: pygments.css has no text colour for `.highlight` "
+                             "in both colour schemes; has the theme's stylesheet changed?")
+    return {token for token, by_scheme in rules.items()
+            if set(by_scheme) == {"light", "dark"}
+            and all(by_scheme[s] == base[s] for s in ("light", "dark"))}
+
+
+def drop_plain_spans(text, classes):
+    """The page's code blocks without the spans of `classes` (their text stays)."""
+    if not classes:
+        return text
+    span = re.compile(r'<span class="(?:%s)">([^<]*)</span>' % "|".join(map(re.escape, sorted(classes))))
+    return HIGHLIGHT_BLOCK.sub(lambda m: m.group(1) + span.sub(r"\1", m.group(2)) + m.group(3), text)
+
+
+THEME_SCRIPT = Path("_static") / "scripts" / "pydata-sphinx-theme.js"
+# The end of the theme's script: run the tab-stop pass now, or when the page has loaded.
+THEME_LOAD_PASS = re.compile(
+    r',"complete"===document\.readyState\?(\w+)\(\):window\.addEventListener\("load",\1\)(\}\)\(\);)')
+THEME_EDITED = "/* byhand: the tab-stop pass at load is readers.js's (book/ext/byhand_readers.py) */"
+
+
+def without_load_pass(script):
+    if THEME_EDITED in script:
+        return script
+    script, found = THEME_LOAD_PASS.subn(r"\2", script)
+    if found != 1:
+        raise ExtensionError(
+            f"byhand_readers: {THEME_SCRIPT} no longer ends with its tab-stop pass at `load`; "
+            "has pydata-sphinx-theme changed? See this module's docstring.")
+    return script + "\n" + THEME_EDITED + "\n"
+
+
+def lighten_site(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    script = outdir / THEME_SCRIPT
+    if script.exists():
+        script.write_text(without_load_pass(script.read_text(encoding="utf-8")), encoding="utf-8")
+    css = outdir / "_static" / "pygments.css"
+    classes = plain_token_classes(css.read_text(encoding="utf-8")) if css.exists() else set()
+    for path in outdir.rglob("*.html"):
+        if path.relative_to(outdir).parts[0] in SKIP:
+            continue
+        text = path.read_text(encoding="utf-8")
+        lighter = drop_plain_spans(text, classes)
+        if lighter != text:
+            path.write_text(lighter, encoding="utf-8")
+
+
 def setup(app):
     app.connect("html-page-context", edit_body, priority=400)
+    # After the theme has written pygments.css (build-finished, priority 500).
+    app.connect("build-finished", lighten_site, priority=700)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
