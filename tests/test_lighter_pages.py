@@ -86,3 +86,25 @@ def test_the_built_site_has_both_edits():
     spans = re.findall(r'<span class="([\w-]+)">', "".join(
         m.group(2) for m in byhand_readers.HIGHLIGHT_BLOCK.finditer(page)))
     assert spans and not plain & set(spans)
+
+
+def test_head_scripts_are_deferred_except_those_read_in_order():
+    from sphinx.builders.html._assets import _JavaScript
+    scripts = [
+        _JavaScript("_static/documentation_options.js", priority=200),
+        _JavaScript("_static/doctools.js", priority=200),
+        _JavaScript(None, body="let toggleHintShow = 'Click to show';"),
+        _JavaScript("_static/copybutton.js", priority=500, id="copy"),
+        _JavaScript("_static/already.js", defer="defer"),
+        _JavaScript("_static/other.js", **{"async": "async"}),
+    ]
+    context = {"script_files": list(scripts)}
+    byhand_readers.defer_scripts(None, "chapters/01_jacobians", "page.html", context, None)
+    after = context["script_files"]
+    assert [js.attributes.get("defer") for js in after] == [None, "defer", None, "defer", "defer", None]
+    assert after[0] is scripts[0] and after[2] is scripts[2] and after[5] is scripts[5]
+    assert after[3].attributes["id"] == "copy" and after[3].priority == 500
+    assert [js.filename for js in after] == [js.filename for js in scripts]  # same order
+    search = {"script_files": list(scripts)}
+    byhand_readers.defer_scripts(None, "search", "search.html", search, None)
+    assert search["script_files"] == scripts
