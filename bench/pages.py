@@ -20,8 +20,9 @@ Targets (issue "Readers everywhere"): at 4x, math readable <= 2.0 s and load <= 
 <= 0.8 s and <= 1.2 s. "Math readable" is the first screen's math: the book's formulas are
 MathML written when it is built, so each is drawn as soon as the page has been read that far
 (with MathJax in the page, the whole page was typeset before any formula was). "All math" is
-printed beside it, and judged against the same target. The widgets have no target; they are printed so that a page that gets to
-`load` sooner by drawing its widgets later shows what that costs.
+printed beside it, and judged against the same target. The widgets have no target; they are
+printed so that a page that gets to `load` sooner by drawing its widgets later shows what that
+costs.
 """
 
 import argparse

@@ -248,7 +248,7 @@ def finish_page(text):
 
 def preload_temml_font(text):
     """The page with a preload of Temml's font next to MATH_FONT's, if its formulas use it."""
-    stix = re.search(re.escape(PRELOAD).replace(r"\{\}", r"([^\"]*)" + re.escape(MATH_FONT)), text)
+    stix = re.search(r'<link rel="preload" href="([^"]*)%s"[^>]*>' % re.escape(MATH_FONT), text)
     if not stix or TEMML_FONT in text[:text.find("</head>")] or not TEMML_FONT_USERS.search(text):
         return text
     temml = PRELOAD.format(stix.group(1) + TEMML_FONT)

@@ -48,6 +48,8 @@ from pathlib import Path
 from sphinx.builders.html._assets import _JavaScript
 from sphinx.errors import ExtensionError
 
+from byhand_math import SKIP  # the site's folders that are not the book's pages
+
 HIDDEN_SUMMARY = '<summary aria-label="Toggle hidden content">'
 SOLUTION_PROMPTS = {
     ">Show code cell source<": ">Show solution<",
@@ -89,9 +91,6 @@ def deferred(js):
         return js
     return _JavaScript(js.filename, priority=js.priority, **attributes, defer="defer")
 
-
-# The pages this edits; the lite site and copied assets are not the theme's pages.
-SKIP = {"_static", "_sources", "_images", "vendor", "lite"}
 
 HIGHLIGHT_BLOCK = re.compile(r'(<div class="highlight[^"]*"><pre>)(.*?)(</pre>)', re.S)
 THEME_RULE = re.compile(r'html\[data-theme="(light|dark)"\] \.highlight(?: \.([\w-]+))? \{([^}]*)\}')
