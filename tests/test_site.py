@@ -108,6 +108,12 @@ def test_the_book_has_its_pages():
     assert any(p.startswith("chapters/") for p in PAGES)
 
 
+def test_every_page_gives_its_viewport_once():
+    # Sphinx's layout, docutils and the theme each wrote one (book/ext/byhand_readers.py)
+    counts = {p: (SITE / p).read_text(encoding="utf-8").count('<meta name="viewport"') for p in PAGES}
+    assert PAGES and {p: n for p, n in counts.items() if n != 1} == {}
+
+
 def test_the_site_root_leads_to_the_book(browser, server):
     page = browser.new_page()
     page.goto(server + "index.html")

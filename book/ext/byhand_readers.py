@@ -1,6 +1,7 @@
 """Small fixes to the HTML the book's tools write, for readers of every kind.
 
-Each page's body is edited as a string, at `html-page-context`, before the theme wraps it:
+Each page's body (and its meta tags) is edited as a string, at `html-page-context`, before the
+theme wraps it:
 
 - myst-nb labels every hidden-cell `<summary>` "Toggle hidden content" while its visible text
   says "Show code cell source": a screen reader announces one thing, a speech-input user has to
@@ -9,6 +10,9 @@ Each page's body is edited as a string, at `html-page-context`, before the theme
 - On the solution pages the hidden cells are the solutions: their toggles read "Show solution" /
   "Hide solution" instead of myst-nb's "Show code cell source" (myst-nb's `code_prompt_show` is
   global or per notebook; the notebooks stay as they are).
+- Sphinx's layout writes a `<meta name="viewport">` tag, and docutils writes a second one among
+  the page's meta tags (the theme wrote a third; book/_templates/layout.html leaves it out): a
+  page says it once.
 - docutils marks the references' citation list `role="list"` but its entries
   `role="doc-biblioentry"`, so assistive technology sees a list without items (axe-core:
   aria-required-children): the entries become list items.
@@ -57,7 +61,12 @@ SOLUTION_PROMPTS = {
 }
 
 
+VIEWPORT_TAG = re.compile(r'<meta name="viewport"[^>]*>\n?')
+
+
 def edit_body(app, pagename, templatename, context, doctree):
+    if context.get("metatags"):
+        context["metatags"] = VIEWPORT_TAG.sub("", context["metatags"])
     body = context.get("body")
     if not body:
         return
