@@ -225,6 +225,16 @@ def test_chapter_shows_no_raw_myst(chapter_2):
     assert_no_raw_myst(chapter_2, "chapters/02_logsumexp.ipynb")
 
 
+def test_chapter_tells_jupyter_readers_what_glued_names_are(chapter_2):
+    """The web book leaves this cell out (remove-cell); JupyterLab shows it, second, rendered."""
+    second = chapter_2.locator(f"{PANEL} .jp-Cell").nth(1)
+    rendered = second.locator(".myst, .jp-MarkdownOutput").first
+    rendered.wait_for()
+    text = rendered.inner_text()
+    assert text.startswith("Reading this in Jupyter?") and "ch2-bench-machine" in text, text[:300]
+    assert "**" not in text, f"the note's Markdown is not rendered: {text[:300]}"
+
+
 def test_chapter_2_explorer_responds_with_a_live_kernel(chapter_2):
     page = chapter_2
     # The outputs stored in the notebook name widgets no kernel has made: clear them first, so

@@ -81,6 +81,33 @@ def test_chapter_opens_with_a_label_and_a_numbered_title(path):
     )
 
 
+GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)")
+JUPYTER_NOTE = "**Reading this in Jupyter?**"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_glued_numbers_are_explained_to_jupyter_readers(path):
+    """jupyterlab-myst (JupyterLab, JupyterLite) has no glue: a {glue:text} role shows its key
+    where the web book shows the number. A notebook that glues says so under its title, in a
+    cell the web book leaves out (remove-cell), naming a key the notebook glues."""
+    notebook = json.loads(path.read_text())["cells"]
+    roles = [(k, m.group(1)) for k, c in enumerate(notebook) if c["cell_type"] == "markdown"
+             for m in GLUE_ROLE.finditer(source(c))]
+    notes = [k for k, c in enumerate(notebook) if source(c).startswith(JUPYTER_NOTE)]
+    if not roles:
+        assert not notes, f"{path.name}: a note about glued numbers, and none is glued"
+        return
+    assert notes == [1], f"{path.name}: the note for Jupyter readers belongs under the title"
+    note = notebook[1]
+    assert note["cell_type"] == "markdown" and "remove-cell" in tags(note), (
+        f"{path.name}: the note for Jupyter readers is a Markdown cell tagged remove-cell")
+    named = re.search(r"such as `([^`]+)`", source(note)).group(1)
+    glued = set(re.findall(r"""\bglue\(\s*["']([^"']+)["']""",
+                           "".join(source(c) for c in notebook if c["cell_type"] == "code")))
+    assert named == roles[0][1] and named in glued, (
+        f"{path.name}: the note's example `{named}` should be the first glued name the text uses")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_output_checks_are_skipped_rarely_and_with_a_reason(path):
     skipped = [c for c in cells(path) if tags(c) & IGNORE_TAGS]

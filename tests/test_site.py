@@ -108,6 +108,12 @@ def test_the_book_has_its_pages():
     assert any(p.startswith("chapters/") for p in PAGES)
 
 
+def test_notes_for_jupyter_readers_stay_out_of_the_book():
+    # tests/test_notebooks.py: the chapters' "Reading this in Jupyter?" cells are remove-cell
+    shown = [p for p in PAGES if "Reading this in Jupyter?" in (SITE / p).read_text(encoding="utf-8")]
+    assert PAGES and not shown, shown
+
+
 def test_every_page_gives_its_viewport_once():
     # Sphinx's layout, docutils and the theme each wrote one (book/ext/byhand_readers.py)
     counts = {p: (SITE / p).read_text(encoding="utf-8").count('<meta name="viewport"') for p in PAGES}
