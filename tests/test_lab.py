@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import chromium, only_local
+from test_notebooks import jupyter_note_example
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / ".venv" / "lab"
@@ -225,14 +226,32 @@ def test_chapter_shows_no_raw_myst(chapter_2):
     assert_no_raw_myst(chapter_2, "chapters/02_logsumexp.ipynb")
 
 
+def rendered_markdown(page, index):
+    cell = page.locator(f"{PANEL} .jp-Cell").nth(index)
+    rendered = cell.locator(".myst, .jp-MarkdownOutput").first
+    rendered.wait_for()
+    return rendered.inner_text()
+
+
 def test_chapter_tells_jupyter_readers_what_glued_names_are(chapter_2):
     """The web book leaves this cell out (remove-cell); JupyterLab shows it, second, rendered."""
-    second = chapter_2.locator(f"{PANEL} .jp-Cell").nth(1)
-    rendered = second.locator(".myst, .jp-MarkdownOutput").first
-    rendered.wait_for()
-    text = rendered.inner_text()
-    assert text.startswith("Reading this in Jupyter?") and "ch2-bench-machine" in text, text[:300]
+    path = "chapters/02_logsumexp.ipynb"
+    example = jupyter_note_example("".join(json.loads((ROOT / path).read_text())["cells"][1]["source"]))
+    text = rendered_markdown(chapter_2, 1)
+    assert text.startswith("Reading this in Jupyter?") and example in text, text[:300]
     assert "**" not in text, f"the note's Markdown is not rendered: {text[:300]}"
+
+
+def test_a_glued_value_shows_as_the_note_says(browser, lab):
+    """As the note says: a {glue:text} role shows its name and format (chapter 6's title cell
+    holds `ch6-params:,d`, its note's example). If jupyterlab-myst learns glue, the note goes."""
+    page = new_page(browser, lab)
+    path = "chapters/06_linear.ipynb"
+    open_notebook(page, lab, path)
+    example = jupyter_note_example("".join(json.loads((ROOT / path).read_text())["cells"][1]["source"]))
+    assert ":" in example and example in rendered_markdown(page, 1)
+    assert example in rendered_markdown(page, 0), rendered_markdown(page, 0)[:400]
+    page.context.close()
 
 
 def test_chapter_2_explorer_responds_with_a_live_kernel(chapter_2):

@@ -81,35 +81,46 @@ def test_chapter_opens_with_a_label_and_a_numbered_title(path):
     )
 
 
-GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)")
+GLUE_ROLE = re.compile(r"\{glue(?::\w*)?\}`([^`]+)`")  # {glue}, {glue:text}, ...: `name` or `name:format`
 JUPYTER_NOTE = "**Reading this in Jupyter?**"
 
 
+def jupyter_note_example(text):
+    """The glued name (with its format, if any) a note for Jupyter readers shows as its example."""
+    example = re.search(r"such as `([^`]+)`", text)
+    assert example, f"the note for Jupyter readers names no example (such as `...`): {text[:200]}"
+    return example.group(1)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_glued_numbers_are_explained_to_jupyter_readers(path):
-    """jupyterlab-myst (JupyterLab, JupyterLite) has no glue: a {glue:text} role shows its key
-    where the web book shows the number. A notebook that glues says so under its title, in a
-    cell the web book leaves out (remove-cell), naming a key the notebook glues."""
+def test_glued_values_are_explained_to_jupyter_readers(path):
+    """jupyterlab-myst (JupyterLab, JupyterLite) has no glue: a {glue:text} role shows its name
+    and format where the web book shows the value. A notebook that glues says so under its
+    title, in a cell the web book leaves out (remove-cell), with the first role its text uses as
+    the example; every name the text uses can be found in a glue call by the note's advice."""
     notebook = json.loads(path.read_text())["cells"]
     roles = [(k, m.group(1)) for k, c in enumerate(notebook) if c["cell_type"] == "markdown"
-             for m in GLUE_ROLE.finditer(source(c))]
+             and not source(c).startswith(JUPYTER_NOTE) for m in GLUE_ROLE.finditer(source(c))]
     notes = [k for k, c in enumerate(notebook) if source(c).startswith(JUPYTER_NOTE)]
     if not roles:
-        assert not notes, f"{path.name}: a note about glued numbers, and none is glued"
+        assert not notes, f"{path.name}: a note about glued values, and none is glued"
         return
     assert notes == [1], f"{path.name}: the note for Jupyter readers belongs under the title"
     note = notebook[1]
     assert note["cell_type"] == "markdown" and "remove-cell" in tags(note), (
         f"{path.name}: the note for Jupyter readers is a Markdown cell tagged remove-cell")
-    named = re.search(r"such as `([^`]+)`", source(note)).group(1)
-    code = "".join(source(c) for c in notebook if c["cell_type"] == "code")
-    assert named == roles[0][1] and f'glue("{named}"' in code, (
-        f"{path.name}: the note's example `{named}` should be the first glued name the text uses")
-    # The note's advice works for every name: the code holds it, or the part before an f-string's
-    # first field (glue(f"ch3-beta-{dtype}", ...)).
-    starts = re.findall(r"""\bglue\(\s*f?["']([^"'{]+)""", code)
-    lost = sorted({name for _, name in roles if not any(name.startswith(s) for s in starts)})
-    assert not lost, f"{path.name}: no glue call in the code starts like {lost}"
+    assert jupyter_note_example(source(note)) == roles[0][1], (
+        f"{path.name}: the note's example should be the first glue role the text uses, "
+        f"`{roles[0][1]}`, as jupyterlab-myst shows it")
+    # Searching finds the name in a glue call, or the part of it before an f-string's first
+    # field (glue(f"ch3-beta-{dtype}", ...)).
+    code = "\n".join(line.split("#")[0] for c in notebook if c["cell_type"] == "code"
+                     for line in source(c).splitlines())  # comments do not compute anything
+    names = set(re.findall(r"""\bglue\(\s*["']([^"']+)["']""", code))
+    stems = re.findall(r"""\bglue\(\s*f["']([^"'{]+)\{""", code)
+    lost = sorted({body.split(":")[0] for _, body in roles} - names)
+    lost = [name for name in lost if not any(name.startswith(stem) for stem in stems)]
+    assert not lost, f"{path.name}: no glue call in the code computes {lost}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

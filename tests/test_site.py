@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from browser import chromium, only_local, quiet, serve, typeset, widgets_drawn
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from test_notebooks import JUPYTER_NOTE
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -109,15 +110,21 @@ def test_the_book_has_its_pages():
 
 
 def test_notes_for_jupyter_readers_stay_out_of_the_book():
-    # tests/test_notebooks.py: the chapters' "Reading this in Jupyter?" cells are remove-cell
-    shown = [p for p in PAGES if "Reading this in Jupyter?" in (SITE / p).read_text(encoding="utf-8")]
+    # The chapters' notes (tests/test_notebooks.py) are for JupyterLab; cells tagged remove-cell
+    note = JUPYTER_NOTE.strip("*")
+    shown = [p for p in PAGES if note in (SITE / p).read_text(encoding="utf-8")]
     assert PAGES and not shown, shown
 
 
 def test_every_page_gives_its_viewport_once():
     # Sphinx's layout, docutils and the theme each wrote one (book/ext/byhand_readers.py)
-    counts = {p: (SITE / p).read_text(encoding="utf-8").count('<meta name="viewport"') for p in PAGES}
-    assert PAGES and {p: n for p, n in counts.items() if n != 1} == {}
+    viewports = {}
+    for path in PAGES:
+        metas = re.findall(r"<meta\b[^>]*>", (SITE / path).read_text(encoding="utf-8"))
+        viewports[path] = [re.search(r"""content=["']([^"']*)""", m).group(1) for m in metas
+                           if re.search(r"""name=["']viewport["']""", m)]
+    wrong = {p: v for p, v in viewports.items() if v != ["width=device-width, initial-scale=1.0"]}
+    assert PAGES and not wrong, wrong
 
 
 def test_the_site_root_leads_to_the_book(browser, server):

@@ -12,7 +12,8 @@ theme wraps it:
   global or per notebook; the notebooks stay as they are).
 - Sphinx's layout writes a `<meta name="viewport">` tag, and docutils writes a second one among
   the page's meta tags (the theme wrote a third; book/_templates/layout.html leaves it out): a
-  page says it once.
+  page says it once. Every viewport tag among the meta tags goes, so one a page set itself
+  (MyST's `html_meta`) would go too; the book sets none.
 - docutils marks the references' citation list `role="list"` but its entries
   `role="doc-biblioentry"`, so assistive technology sees a list without items (axe-core:
   aria-required-children): the entries become list items.
