@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, fail_if_stale, only_local, serve
+from test_notebooks import JUPYTER_NOTE, jupyter_note_example
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -302,6 +303,10 @@ def test_a_chapter_in_the_lite_app_shows_myst_rendered(browser, server):
     assert not first.startswith(label), f"{path}: the label line shows raw:\n{first[:200]}"
     assert first.startswith(title.lstrip("# ")), (
         f"{path}: the first cell does not start with its title:\n{first[:200]}")
+    # The note for Jupyter readers (tests/test_notebooks.py), which the web book leaves out
+    assert sources[1].startswith(JUPYTER_NOTE) and views[1]["text"].startswith(
+        JUPYTER_NOTE.strip("*")), f"{path}: the note for Jupyter readers:\n{views[1]['text'][:200]}"
+    assert jupyter_note_example(sources[1]) in views[1]["text"]
     shown = [t for v in views for t in v["exercises"]]
     assert shown == [f"Exercise {n}" for n in range(1, exercises + 1)], (
         f"{path}: {exercises} exercises in the source, shown as exercise boxes: {shown}")
