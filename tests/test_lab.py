@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import chromium, only_local
-from test_notebooks import jupyter_note_example
+from test_notebooks import jupyter_note_example, jupyter_note_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / ".venv" / "lab"
@@ -234,12 +234,17 @@ def rendered_markdown(page, index):
 
 
 def test_chapter_tells_jupyter_readers_what_glued_names_are(chapter_2):
-    """The web book leaves this cell out (remove-cell); JupyterLab shows it, second, rendered."""
+    """The web book leaves this cell out (remove-cell); JupyterLab shows it, second, rendered.
+    Its figure label shows where the text refers to that figure, as the note says."""
     path = "chapters/02_logsumexp.ipynb"
-    example = jupyter_note_example("".join(json.loads((ROOT / path).read_text())["cells"][1]["source"]))
+    cells = json.loads((ROOT / path).read_text())["cells"]
+    glued, figure = jupyter_note_examples("".join(cells[1]["source"]))
     text = rendered_markdown(chapter_2, 1)
-    assert text.startswith("Reading this in Jupyter?") and example in text, text[:300]
+    assert text.startswith("Reading this in Jupyter?") and glued in text and figure in text, text[:300]
     assert "**" not in text, f"the note's Markdown is not rendered: {text[:300]}"
+    first = next(k for k, c in enumerate(cells) if k > 1 and c["cell_type"] == "markdown"
+                 and f"{{numref}}`{figure}`" in "".join(c["source"]))
+    assert figure in rendered_markdown(chapter_2, first)
 
 
 def test_a_glued_value_shows_as_the_note_says(browser, lab):

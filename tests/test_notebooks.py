@@ -85,11 +85,18 @@ GLUE_ROLE = re.compile(r"\{glue(?::\w*)?\}`([^`]+)`")  # {glue}, {glue:text}, ..
 JUPYTER_NOTE = "**Reading this in Jupyter?**"
 
 
+def jupyter_note_examples(text):
+    """The examples a note for Jupyter readers shows: a glued name (with its format, if any) and
+    a figure's label."""
+    examples = re.findall(r"such as\s+`([^`]+)`", text)
+    assert len(examples) == 2, (
+        f"the note for Jupyter readers shows {len(examples)} examples (such as `...`), not a glued "
+        f"name and a figure's label: {text[:200]}")
+    return examples
+
+
 def jupyter_note_example(text):
-    """The glued name (with its format, if any) a note for Jupyter readers shows as its example."""
-    example = re.search(r"such as `([^`]+)`", text)
-    assert example, f"the note for Jupyter readers names no example (such as `...`): {text[:200]}"
-    return example.group(1)
+    return jupyter_note_examples(text)[0]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -109,9 +116,15 @@ def test_glued_values_are_explained_to_jupyter_readers(path):
     note = notebook[1]
     assert note["cell_type"] == "markdown" and "remove-cell" in tags(note), (
         f"{path.name}: the note for Jupyter readers is a Markdown cell tagged remove-cell")
-    assert jupyter_note_example(source(note)) == roles[0][1], (
+    glued, figure = jupyter_note_examples(source(note))
+    assert glued == roles[0][1], (
         f"{path.name}: the note's example should be the first glue role the text uses, "
         f"`{roles[0][1]}`, as jupyterlab-myst shows it")
+    figures = [m.group(1) for c in notebook[2:] if c["cell_type"] == "markdown"
+               for m in re.finditer(r"\{numref\}`(fig-[^`<]+)`", source(c))]
+    assert figures[:1] == [figure], (
+        f"{path.name}: the note's second example should be the first figure the text refers to: "
+        f"{figures[:1]}")
     # Searching finds the name in a glue call, or the part of it before an f-string's first
     # field (glue(f"ch3-beta-{dtype}", ...)).
     code = "\n".join(line.split("#")[0] for c in notebook if c["cell_type"] == "code"
