@@ -116,6 +116,12 @@ def test_notes_for_jupyter_readers_stay_out_of_the_book():
     assert PAGES and not shown, shown
 
 
+def test_readers_do_not_see_the_notebooks_test_comments():
+    # '# nbval-ignore-output: why' lines (tests/test_notebooks.py) are for the book's maintainers
+    shown = [p for p in PAGES if "# nbval-" in (SITE / p).read_text(encoding="utf-8")]
+    assert PAGES and not shown, shown
+
+
 def test_every_page_gives_its_viewport_once():
     # Sphinx's layout, docutils and the theme each wrote one (book/ext/byhand_readers.py)
     viewports = {}

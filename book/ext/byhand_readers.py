@@ -14,6 +14,9 @@ theme wraps it:
   the page's meta tags (the theme wrote a third; book/_templates/layout.html leaves it out): a
   page says it once. Every viewport tag among the meta tags goes, so one a page set itself
   (MyST's `html_meta`) would go too; the book sets none.
+- A cell whose output nbval does not compare says why in its first line, a comment for the
+  book's maintainers (`# nbval-ignore-output: timings of this run`, tests/test_notebooks.py):
+  the web book's readers do not see that line; the notebooks keep it.
 - docutils marks the references' citation list `role="list"` but its entries
   `role="doc-biblioentry"`, so assistive technology sees a list without items (axe-core:
   aria-required-children): the entries become list items.
@@ -63,6 +66,8 @@ SOLUTION_PROMPTS = {
 
 
 VIEWPORT_TAG = re.compile(r'<meta name="viewport"[^>]*>\n?')
+# A code block's first line, when it is a `# nbval-...: why` comment (Pygments' comment span)
+NBVAL_REASON = re.compile(r'(<pre><span></span>)<span class="c1"># nbval-[a-z-]+:[^<]*</span>\n')
 
 
 def edit_body(app, pagename, templatename, context, doctree):
@@ -72,6 +77,7 @@ def edit_body(app, pagename, templatename, context, doctree):
     if not body:
         return
     body = body.replace(HIDDEN_SUMMARY, "<summary>")
+    body = NBVAL_REASON.sub(r"\1", body)
     if pagename.startswith("solutions/"):
         for old, new in SOLUTION_PROMPTS.items():
             body = body.replace(old, new)
