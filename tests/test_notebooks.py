@@ -104,7 +104,9 @@ def test_glued_values_are_explained_to_jupyter_readers(path):
     """jupyterlab-myst (JupyterLab, JupyterLite) has no glue: a {glue:text} role shows its name
     and format where the web book shows the value. A notebook that glues says so under its
     title, in a cell the web book leaves out (remove-cell), with the first role its text uses as
-    the example; every name the text uses can be found in a glue call by the note's advice."""
+    the example, and the first figure it refers to (every chapter has figures; a chapter without
+    would need the note's last sentence rewritten, and this test with it); every name the text
+    uses can be found in a glue call by the note's advice."""
     notebook = json.loads(path.read_text())["cells"]
     roles = [(k, m.group(1)) for k, c in enumerate(notebook) if c["cell_type"] == "markdown"
              and not source(c).startswith(JUPYTER_NOTE) for m in GLUE_ROLE.finditer(source(c))]
@@ -148,8 +150,9 @@ def test_output_checks_are_skipped_rarely_and_with_a_reason(path):
         )
         # The web book leaves that line out (book/ext/byhand_readers.py): the reason is one line
         assert len(lines) < 2 or not lines[1].startswith("#"), (
-            f"{path.name}: the '# nbval-...: why' comment goes on in a second line, which the "
-            f"web book would show alone:\n{source(cell)[:200]}")
+            f"{path.name}: a comment right after the '# nbval-...: why' line would read, in the "
+            f"web book, as the reason's lost first half: put the reason on one line, and code "
+            f"first:\n{source(cell)[:200]}")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

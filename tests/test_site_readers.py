@@ -286,6 +286,15 @@ def what_is_seen(page, path, scheme):
     if cut:
         problems.append(f"content beyond the right edge, not in a scrolling box: {cut}")
     problems += page.evaluate(EXPLORER_PARTS)["out"]
+    # The links to the previous and next pages clip what does not fit them (overflow hidden,
+    # the theme's): a long title must not push its arrow, or itself, out of the link.
+    clipped = page.evaluate("""() => [...document.querySelectorAll('.prev-next-area a')]
+        .filter(a => a.scrollWidth > a.clientWidth + 1 || [...a.querySelectorAll('i, p')].some(e => {
+            const box = a.getBoundingClientRect(), r = e.getBoundingClientRect();
+            return r.left < box.left - 1 || r.right > box.right + 1; }))
+        .map(a => a.innerText.replace(/\\s+/g, ' ').trim())""")
+    if clipped:
+        problems.append(f"previous/next links cut off: {clipped}")
     # Code is drawn in its highlighting style's text colour (the spans that only set it are
     # dropped when the book is built: book/ext/byhand_readers.py).
     recoloured = page.evaluate("""() => [...document.querySelectorAll('.bd-article div.highlight > pre')]

@@ -14,14 +14,17 @@ theme wraps it:
   the page's meta tags (the theme wrote a third; book/_templates/layout.html leaves it out): a
   page says it once. Every viewport tag among the meta tags goes, so one a page set itself
   (MyST's `html_meta`) would go too; the book sets none.
-- A cell whose output nbval does not compare says why in its first line, a comment for the
-  book's maintainers (`# nbval-ignore-output: timings of this run`, tests/test_notebooks.py):
-  the web book's readers do not see that line; the notebooks keep it.
 - docutils marks the references' citation list `role="list"` but its entries
   `role="doc-biblioentry"`, so assistive technology sees a list without items (axe-core:
   aria-required-children): the entries become list items.
 
-And, at the same point, the page's scripts:
+Before that, when a page's document is about to be written (`doctree-resolved`): a code cell whose output
+nbval does not compare says why in its first line, a comment for the book's maintainers
+(`# nbval-ignore-output: timings of this run`, tests/test_notebooks.py). The web book leaves
+that line out of the cell's code, so that neither the page nor the search index has it; the
+notebooks keep it. Only code cells' source blocks are edited, nothing written in the prose.
+
+And, at html-page-context, the page's scripts:
 
 - The scripts Sphinx and its extensions add to a page's head are deferred: they act on the page
   once it has been read (each waits for DOMContentLoaded, or runs at once when the page is no
@@ -53,6 +56,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.builders.html._assets import _JavaScript
 from sphinx.errors import ExtensionError
 
@@ -66,8 +70,19 @@ SOLUTION_PROMPTS = {
 
 
 VIEWPORT_TAG = re.compile(r'<meta name="viewport"[^>]*>\n?')
-# A code block's first line, when it is a `# nbval-...: why` comment (Pygments' comment span)
-NBVAL_REASON = re.compile(r'(<pre><span></span>)<span class="c1"># nbval-[a-z-]+:[^<]*</span>\n')
+NBVAL_REASON = re.compile(r"# nbval-[a-z-]+:[^\n]*\n")  # a code cell's first line, for nbval
+
+
+def drop_nbval_reasons(app, doctree, docname):
+    for block in doctree.findall(nodes.literal_block):
+        parent = block.parent
+        if not (isinstance(parent, nodes.container) and "cell_input" in parent["classes"]):
+            continue
+        code = block.astext()
+        reason = NBVAL_REASON.match(code)
+        if reason:
+            block.children = [nodes.Text(code[reason.end():])]
+            block.rawsource = code[reason.end():]
 
 
 def edit_body(app, pagename, templatename, context, doctree):
@@ -77,7 +92,6 @@ def edit_body(app, pagename, templatename, context, doctree):
     if not body:
         return
     body = body.replace(HIDDEN_SUMMARY, "<summary>")
-    body = NBVAL_REASON.sub(r"\1", body)
     if pagename.startswith("solutions/"):
         for old, new in SOLUTION_PROMPTS.items():
             body = body.replace(old, new)
@@ -178,6 +192,8 @@ def lighten_site(app, exception):
 
 
 def setup(app):
+    # At each writing, not only when a notebook is read again (the doctrees are cached)
+    app.connect("doctree-resolved", drop_nbval_reasons)
     app.connect("html-page-context", edit_body, priority=400)
     # After every extension has added its scripts (byhand_math's page hook runs at 600).
     app.connect("html-page-context", defer_scripts, priority=900)
