@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import chromium, only_local
-from test_notebooks import jupyter_note_example, jupyter_note_examples
+from test_notebooks import jupyter_note_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / ".venv" / "lab"
@@ -226,6 +226,11 @@ def test_chapter_shows_no_raw_myst(chapter_2):
     assert_no_raw_myst(chapter_2, "chapters/02_logsumexp.ipynb")
 
 
+def note_examples(path):
+    """The glued name and the figure label the note under `path`'s title shows as examples."""
+    return jupyter_note_examples("".join(json.loads((ROOT / path).read_text())["cells"][1]["source"]))
+
+
 def rendered_markdown(page, index):
     cell = page.locator(f"{PANEL} .jp-Cell").nth(index)
     rendered = cell.locator(".myst, .jp-MarkdownOutput").first
@@ -238,7 +243,7 @@ def test_chapter_tells_jupyter_readers_what_glued_names_are(chapter_2):
     Its figure label shows where the text refers to that figure, as the note says."""
     path = "chapters/02_logsumexp.ipynb"
     cells = json.loads((ROOT / path).read_text())["cells"]
-    glued, figure = jupyter_note_examples("".join(cells[1]["source"]))
+    glued, figure = note_examples(path)
     text = rendered_markdown(chapter_2, 1)
     assert text.startswith("Reading this in Jupyter?") and glued in text and figure in text, text[:300]
     assert "**" not in text, f"the note's Markdown is not rendered: {text[:300]}"
@@ -253,7 +258,7 @@ def test_a_glued_value_shows_as_the_note_says(browser, lab):
     page = new_page(browser, lab)
     path = "chapters/06_linear.ipynb"
     open_notebook(page, lab, path)
-    example = jupyter_note_example("".join(json.loads((ROOT / path).read_text())["cells"][1]["source"]))
+    example, _ = note_examples(path)
     assert ":" in example and example in rendered_markdown(page, 1)
     assert example in rendered_markdown(page, 0), rendered_markdown(page, 0)[:400]
     page.context.close()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, fail_if_stale, only_local, serve
-from test_notebooks import JUPYTER_NOTE, jupyter_note_example
+from test_notebooks import JUPYTER_NOTE, jupyter_note_examples
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -306,7 +306,7 @@ def test_a_chapter_in_the_lite_app_shows_myst_rendered(browser, server):
     # The note for Jupyter readers (tests/test_notebooks.py), which the web book leaves out
     assert sources[1].startswith(JUPYTER_NOTE) and views[1]["text"].startswith(
         JUPYTER_NOTE.strip("*")), f"{path}: the note for Jupyter readers:\n{views[1]['text'][:200]}"
-    assert jupyter_note_example(sources[1]) in views[1]["text"]
+    assert jupyter_note_examples(sources[1])[0] in views[1]["text"]
     shown = [t for v in views for t in v["exercises"]]
     assert shown == [f"Exercise {n}" for n in range(1, exercises + 1)], (
         f"{path}: {exercises} exercises in the source, shown as exercise boxes: {shown}")

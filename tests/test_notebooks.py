@@ -95,10 +95,6 @@ def jupyter_note_examples(text):
     return examples
 
 
-def jupyter_note_example(text):
-    return jupyter_note_examples(text)[0]
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_glued_values_are_explained_to_jupyter_readers(path):
     """jupyterlab-myst (JupyterLab, JupyterLite) has no glue: a {glue:text} role shows its name

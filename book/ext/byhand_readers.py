@@ -18,11 +18,12 @@ theme wraps it:
   `role="doc-biblioentry"`, so assistive technology sees a list without items (axe-core:
   aria-required-children): the entries become list items.
 
-Before that, when a page's document is about to be written (`doctree-resolved`): a code cell whose output
-nbval does not compare says why in its first line, a comment for the book's maintainers
-(`# nbval-ignore-output: timings of this run`, tests/test_notebooks.py). The web book leaves
-that line out of the cell's code, so that neither the page nor the search index has it; the
-notebooks keep it. Only code cells' source blocks are edited, nothing written in the prose.
+Before that, when a page's document is about to be written (`doctree-resolved`): a code cell
+whose output nbval does not compare says why in its first line, a comment for the book's
+maintainers (`# nbval-ignore-output: timings of this run`, tests/test_notebooks.py). The web
+book leaves that line out of the cell's code, so that neither the page nor the search index has
+it; the notebooks keep it. Only code cells' source blocks are edited, nothing written in the
+prose.
 
 And, at html-page-context, the page's scripts:
 
